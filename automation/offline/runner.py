@@ -1,0 +1,256 @@
+"""Run a Pulumi program in-process under the mock runtime and record what it registers.
+
+This is what ``pulumi preview`` does up to the provider calls: the program
+runs in a Stack, every resource goes through a (mock) resource monitor, and
+config comes from ``Pulumi.<stack>.yaml``. Providers do not run; the mocks
+answer with deterministic, AWS-shaped values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional
+
+import yaml
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+
+from automation.offline.mocks import DEFAULT_REGION, PlatformMocks
+from automation.offline.monitor import Registration, RecordingMonitor, plain
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+#: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
+SECRET_PLACEHOLDER = "offline-plan-secret"
+
+
+class ProgramConfigError(Exception):
+    """The stack files cannot be read: one line naming the file and why."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML loader that rejects duplicate keys, as the Pulumi CLI does."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ProgramConfigError(
+                f"duplicate key {key!r} at line {key_node.start_mark.line + 1} of {key_node.start_mark.name}"
+            )
+        seen[key] = loader.construct_object(value_node, deep=deep)
+    return seen
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except FileNotFoundError:
+        raise ProgramConfigError(f"{path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ProgramConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+@dataclass(frozen=True)
+class StackFiles:
+    """Project name and config read from ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml``."""
+
+    project: str
+    stack: str
+    config: Mapping[str, str]  # fully-qualified key -> string value, as the CLI hands them to programs
+    secret_keys: tuple[str, ...]
+
+    @property
+    def region(self) -> str:
+        return self.config.get("aws:region", DEFAULT_REGION)
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[str, Any]] = None) -> StackFiles:
+    """Read config the way the CLI does: project defaults, then the stack file, then ``overrides``."""
+    project_doc = load_yaml(project_dir / "Pulumi.yaml") or {}
+    project = project_doc.get("name")
+    if not project:
+        raise ProgramConfigError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    stack_path = project_dir / f"Pulumi.{stack}.yaml"
+    stack_doc = load_yaml(stack_path) or {}
+    values: dict[str, str] = {}
+    secrets: set[str] = set()
+
+    def qualify(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
+    for key, decl in (project_doc.get("config") or {}).items():
+        if isinstance(decl, dict) and "default" in decl:
+            values[qualify(key)] = _config_string(decl["default"])
+        elif isinstance(decl, dict) and "value" in decl:
+            values[qualify(key)] = _config_string(decl["value"])
+    stack_cfg = stack_doc.get("config") or {}
+    if not isinstance(stack_cfg, dict):
+        raise ProgramConfigError(f"{stack_path}: config must be a map")
+    for key, value in stack_cfg.items():
+        full = qualify(key)
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Ciphertext needs the stack's secrets provider; offline, secrets are placeholders (still secret).
+            values[full] = SECRET_PLACEHOLDER
+            secrets.add(full)
+        else:
+            values[full] = _config_string(value)
+    for key, value in (overrides or {}).items():
+        values[qualify(key)] = _config_string(value)
+    return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
+
+
+@dataclass
+class ProgramRun:
+    """What one program run registered."""
+
+    project: str
+    stack: str
+    registrations: list[Registration]
+    stack_outputs: dict
+    logs: list[tuple[str, str]] = field(default_factory=list)
+    monitor: Optional[RecordingMonitor] = None
+
+    @property
+    def outputs(self) -> dict:
+        return plain(self.stack_outputs)
+
+    def by_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registration:
+        hits = [r for r in self.registrations if r.type == type_ and r.name == name]
+        if len(hits) != 1:
+            raise KeyError(f"{len(hits)} registrations of {type_} named {name!r}")
+        return hits[0]
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+@contextlib.contextmanager
+def _program_environment(project_dir: Path) -> Iterator[None]:
+    old_cwd = os.getcwd()
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    os.chdir(project_dir)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(str(project_dir))
+
+
+def run_under_mocks(
+    body: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] = {},
+    secret_keys: tuple[str, ...] = (),
+    region: Optional[str] = None,
+    project_dir: Path = PROJECT_DIR,
+) -> ProgramRun:
+    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor."""
+    region = region or config.get("aws:region", DEFAULT_REGION)
+    mocks = PlatformMocks(region=region)
+    monitor = RecordingMonitor(mocks)
+    handler = _ListHandler()
+    logger = logging.getLogger(f"mlplatform.offline.{id(monitor)}")
+    logger.propagate = False
+    logger.addHandler(handler)
+
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=pulumi_mocks.MockEngine(logger),
+        project=project,
+        stack=stack,
+        dry_run=False,
+        organization="organization",
+        callbacks=None,
+        root_directory=str(project_dir),
+    )
+    pulumi_settings.configure(settings)
+
+    loop = asyncio.new_event_loop()
+    old_loop = None
+    with contextlib.suppress(RuntimeError):
+        old_loop = asyncio.get_event_loop_policy().get_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with _program_environment(project_dir):
+            loop.run_until_complete(run_in_stack(body))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(old_loop)
+        pulumi_settings.ROOT.set(None)
+        logger.removeHandler(handler)
+    return ProgramRun(
+        project=project,
+        stack=stack,
+        registrations=monitor.registrations(),
+        stack_outputs=monitor.stack_outputs,
+        logs=handler.records,
+        monitor=monitor,
+    )
+
+
+def run_program(
+    stack: str,
+    *,
+    program: Optional[Path] = None,
+    project_dir: Path = PROJECT_DIR,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> ProgramRun:
+    """Run the project's program (or ``program``) for ``stack`` under mocks."""
+    files = read_stack_files(project_dir, stack, overrides)
+    path = Path(program) if program else project_dir / "__main__.py"
+    if not path.exists():
+        raise ProgramConfigError(f"program {path} does not exist")
+    return run_under_mocks(
+        lambda: runpy.run_path(str(path), run_name="__main__"),
+        project=files.project,
+        stack=stack,
+        config=files.config,
+        secret_keys=files.secret_keys,
+        region=files.region,
+        project_dir=project_dir,
+    )
