@@ -848,3 +848,59 @@ def load_stack_config() -> StackConfig:
 def secret_keys() -> tuple[str, ...]:
     """Config keys that must be set with ``--secret``."""
     return tuple(f.metadata["key"] for f in config_fields() if f.metadata.get("secret"))
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def _pulumi_type(tp: Any) -> Optional[dict]:
+    """Pulumi project-schema declaration for a field type, or None for objects (the schema has no object type)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        tp = [a for a in typing.get_args(tp) if a is not type(None)][0]
+        origin = typing.get_origin(tp)
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is str or origin is Literal:
+        return {"type": "string"}
+    if origin is tuple:
+        inner = _pulumi_type(typing.get_args(tp)[0])
+        return {"type": "array", "items": inner} if inner else None
+    return None
+
+
+def type_name(tp: Any) -> str:
+    """Human-readable type of a config field, for the README."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union:
+        return type_name([a for a in args if a is not type(None)][0])
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args if a != "")
+    if origin is tuple:
+        return f"list of {type_name(args[0])}"
+    if origin is collections.abc.Mapping:
+        return f"map of name → {type_name(args[1])}"
+    if dataclasses.is_dataclass(tp):
+        return tp.__name__
+    return {bool: "boolean", int: "integer", str: "string"}.get(tp, str(tp))
+
+
+def project_config_declarations() -> tuple[dict, list[tuple[str, str]]]:
+    """(``config:`` block for Pulumi.yaml, [(object key, description)]) from the fields above."""
+    hints = typing.get_type_hints(StackConfig)
+    declared: dict[str, dict] = {}
+    objects: list[tuple[str, str]] = []
+    for f in config_fields(StackConfig):
+        key, doc = f.metadata["key"], f.metadata["doc"]
+        decl = _pulumi_type(hints[f.name])
+        if decl is None:
+            objects.append((key, f"{type_name(hints[f.name])}. {doc}"))
+            continue
+        entry = {**decl, "description": doc}
+        if f.metadata.get("secret"):
+            entry["secret"] = True
+        declared[key] = entry
+    return declared, objects

@@ -1,0 +1,56 @@
+"""ML platform on Amazon EKS.
+
+Reads the typed stack config once (validated before anything is registered),
+then builds the platform layer by layer: network, cluster, compute, add-ons,
+ML workloads and tenancy. Each layer is a component in ``components/``.
+"""
+
+import pulumi
+
+from components import stack_outputs as out
+from components.aws_env import AwsEnv
+from components.cluster import Cluster, ClusterArgs
+from components.config import load_stack_config
+from components.fargate import FargateProfiles, FargateProfilesArgs
+from components.network import Network, NetworkArgs
+from components.nodegroups import NodeGroups, NodeGroupsArgs
+
+cfg = load_stack_config()
+env = AwsEnv.lookup()
+tags = dict(cfg.common_tags)
+
+network = Network("network", NetworkArgs(
+    cluster_name=cfg.cluster_name, plan=cfg.subnet_plan, nat_strategy=cfg.natStrategy,
+    vpc_endpoints=cfg.vpcEndpoints, flow_log_retention_days=cfg.logRetentionDays, env=env, tags=tags,
+))
+
+cluster = Cluster("cluster", ClusterArgs(
+    cluster_name=cfg.cluster_name, kubernetes_version=cfg.kubernetesVersion, vpc_id=network.vpc_id,
+    private_subnet_ids=network.private_subnet_ids, endpoint_public_access=cfg.endpointPublicAccess,
+    public_access_cidrs=cfg.publicAccessCidrs, admin_role_arns=cfg.adminRoleArns,
+    read_only_role_arns=cfg.readOnlyRoleArns, log_retention_days=cfg.logRetentionDays,
+    deletion_protection=cfg.deletionProtection, identity_mode=cfg.identityMode, env=env,
+    pod_subnets=list(zip(network.availability_zones, network.pod_subnet_ids)), tags=tags,
+))
+
+nodes = NodeGroups("nodes", NodeGroupsArgs(
+    cluster=cluster, groups=cfg.nodeGroups, subnet_ids=network.private_subnet_ids,
+    kubernetes_version=cfg.kubernetesVersion, cluster_autoscaler=cfg.clusterAutoscaler, env=env, tags=tags,
+    depends_on=cluster.networking_ready,
+))
+
+fargate = FargateProfiles("fargate", FargateProfilesArgs(
+    cluster_name=cluster.cluster_name, profiles=cfg.fargateProfiles, subnet_ids=network.private_subnet_ids,
+    env=env, tags=tags,
+)) if cfg.fargateProfiles else None
+
+pulumi.export(out.VPC_ID, network.vpc_id)
+pulumi.export(out.PRIVATE_SUBNET_IDS, network.private_subnet_ids)
+pulumi.export(out.PUBLIC_SUBNET_IDS, network.public_subnet_ids)
+pulumi.export(out.CLUSTER_NAME, cluster.cluster_name)
+pulumi.export(out.CLUSTER_ENDPOINT, cluster.endpoint)
+pulumi.export(out.OIDC_PROVIDER_ARN, cluster.oidc_provider_arn)
+pulumi.export(out.KUBECONFIG, cluster.kubeconfig)
+pulumi.export(out.NODE_ROLE_ARN, nodes.node_role_arn)
+pulumi.export(out.NODE_GROUPS, sorted(cfg.nodeGroups))
+pulumi.export(out.FARGATE_PROFILES, sorted(cfg.fargateProfiles))

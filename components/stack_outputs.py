@@ -1,0 +1,12 @@
+"""Stack output keys: shared by ``__main__.py``, the tests and the automation library."""
+
+VPC_ID = "vpcId"
+PRIVATE_SUBNET_IDS = "privateSubnetIds"
+PUBLIC_SUBNET_IDS = "publicSubnetIds"
+CLUSTER_NAME = "clusterName"
+CLUSTER_ENDPOINT = "clusterEndpoint"
+OIDC_PROVIDER_ARN = "oidcProviderArn"
+KUBECONFIG = "kubeconfig"
+NODE_ROLE_ARN = "nodeRoleArn"
+NODE_GROUPS = "nodeGroups"
+FARGATE_PROFILES = "fargateProfiles"
