@@ -139,6 +139,27 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     # -- helpers
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine writes them: children of the stack carry no ``pulumi:pulumi:Stack$`` prefix."""
+        if parent:
+            parent_type = parent.split("::")[2].split("$")[-1]
+            if parent_type != "pulumi:pulumi:Stack":
+                parent_qualified = parent.split("::")[2]
+                type_ = f"{parent_qualified}${type_}"
+        return "urn:pulumi:" + "::".join([self._stack(), self._project(), type_, name])
+
+    @staticmethod
+    def _stack() -> str:
+        from pulumi.runtime.settings import get_stack
+
+        return get_stack()
+
+    @staticmethod
+    def _project() -> str:
+        from pulumi.runtime.settings import get_project
+
+        return get_project()
+
     def _synthesize(self, parent_urn: str, type_: str, name: str, outputs: dict) -> dict:
         urn = self.make_urn(parent_urn, type_, name)
         custom = not type_.startswith(("eks:", "pulumi:pulumi:"))

@@ -27,6 +27,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
+from automation.offline.expand import expand_all
 from automation.offline.mocks import DEFAULT_REGION, PlatformMocks
 from automation.offline.monitor import Registration, RecordingMonitor, plain
 
@@ -123,7 +124,30 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
             values[full] = _config_string(value)
     for key, value in (overrides or {}).items():
         values[qualify(key)] = _config_string(value)
+    _check_declared_types(project_doc.get("config") or {}, stack_cfg, project, stack_path)
     return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
+
+
+_YAML_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}
+
+
+def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, Any], project: str, path: Path) -> None:
+    """Refuse values whose YAML type contradicts Pulumi.yaml, as the Pulumi CLI does (e.g. an unquoted 1.35)."""
+    for key, decl in declared.items():
+        if not isinstance(decl, dict) or "type" not in decl:
+            continue
+        full = key if ":" in key else f"{project}:{key}"
+        short = full.split(":", 1)[1]
+        value = stack_cfg.get(full, stack_cfg.get(short))
+        if value is None or (isinstance(value, dict) and set(value) == {"secure"}):
+            continue
+        want = _YAML_TYPES.get(decl["type"])
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool)) if want else True
+        if not ok:
+            raise ProgramConfigError(
+                f"invalid config {short}: Pulumi.yaml declares it {decl['type']} but {path.name} has "
+                f"{type(value).__name__} {value!r}" + (" (quote it)" if decl["type"] == "string" else "")
+            )
 
 
 @dataclass
@@ -136,6 +160,8 @@ class ProgramRun:
     stack_outputs: dict
     logs: list[tuple[str, str]] = field(default_factory=list)
     monitor: Optional[RecordingMonitor] = None
+    #: Provider-side components whose contents could not be reproduced offline: (URN, why).
+    not_expanded: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def outputs(self) -> dict:
@@ -223,13 +249,16 @@ def run_under_mocks(
         asyncio.set_event_loop(old_loop)
         pulumi_settings.ROOT.set(None)
         logger.removeHandler(handler)
+    registrations = monitor.registrations()
+    children, skipped = expand_all(registrations, project_dir)
     return ProgramRun(
         project=project,
         stack=stack,
-        registrations=monitor.registrations(),
+        registrations=registrations + children,
         stack_outputs=monitor.stack_outputs,
         logs=handler.records,
         monitor=monitor,
+        not_expanded=skipped,
     )
 
 

@@ -1,0 +1,30 @@
+# The two commands a fresh machine needs:
+#   make plan STACK=dev   set everything up, then run the offline plan (mocks + the real policy pack)
+#   make test             set everything up, then run the tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: install plan test docs clean
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+plan: $(STAMP)
+	$(PY) -m automation plan --stack $(STACK)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+docs: $(STAMP)
+	$(PY) -m tools.gen_docs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,129 @@
+"""Every pod template inside a Kubernetes object, as a plain pod spec.
+
+Workload rules must see pods wherever they hide: Deployments and Jobs, CronJob
+job templates, PyTorchJob replica specs, Trainer v2 runtimes' JobSet templates
+and TrainJobs. A TrainJob has no full pod template of its own: its trainer
+(image, command, resources per node) is applied to the runtime's ``node``
+container, and ``runtimePatches`` patch pod fields (tolerations, security
+context, volumes). :func:`pod_templates` rebuilds the effective pod from those
+parts so one set of rules covers all of them. Checkov's CRD wrapping reuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional
+
+#: Container name Trainer's torch runtimes give the training process.
+TRAINER_CONTAINER = "node"
+
+WORKLOAD_KINDS = {
+    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+    "PyTorchJob", "TrainJob", "TrainingRuntime", "ClusterTrainingRuntime",
+}
+#: Kinds that serve traffic and must carry probes.
+SERVING_KINDS = {"Deployment", "StatefulSet"}
+
+
+@dataclass(frozen=True)
+class PodView:
+    """One pod template: where it is, its metadata and its spec."""
+
+    where: str  # e.g. "spec.template.spec" or "spec.pytorchReplicaSpecs.Worker.template.spec"
+    metadata: Mapping[str, Any]
+    spec: Mapping[str, Any]
+
+    def containers(self, init: bool = True) -> list[Mapping[str, Any]]:
+        out = list(self.spec.get("containers") or [])
+        if init:
+            out += list(self.spec.get("initContainers") or [])
+        return out
+
+
+def kind_of(resource_type: str, props: Mapping[str, Any]) -> str:
+    """Kubernetes kind from a Pulumi type token (``kubernetes:apps/v1:Deployment``) or the object."""
+    if resource_type.startswith("kubernetes:") and resource_type.count(":") == 2:
+        kind = resource_type.rsplit(":", 1)[-1]
+        if kind != "CustomResource":
+            return kind
+    return str(props.get("kind") or "")
+
+
+def _get(obj: Any, *path: Any) -> Any:
+    cur = obj
+    for key in path:
+        if isinstance(cur, Mapping):
+            cur = cur.get(key)
+        elif isinstance(cur, list) and isinstance(key, int) and key < len(cur):
+            cur = cur[key]
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+def _template(tpl: Any, where: str) -> Optional[PodView]:
+    if not isinstance(tpl, Mapping) or not isinstance(tpl.get("spec"), Mapping):
+        return None
+    return PodView(where + ".spec", tpl.get("metadata") or {}, tpl["spec"])
+
+
+def trainjob_pod(props: Mapping[str, Any]) -> PodView:
+    """The effective trainer pod of a TrainJob: trainer fields plus every runtime patch for the node job."""
+    trainer = _get(props, "spec", "trainer") or {}
+    pod_spec: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    containers: dict[str, dict] = {}
+    for patch in _get(props, "spec", "runtimePatches") or []:
+        for rj in _get(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []:
+            pod = _get(rj, "template", "spec", "template") or {}
+            meta = pod.get("metadata") or {}
+            for key in ("labels", "annotations"):
+                metadata.setdefault(key, {}).update(meta.get(key) or {})
+            for key, value in (pod.get("spec") or {}).items():
+                if key == "containers":
+                    for c in value or []:
+                        containers.setdefault(c.get("name", ""), {}).update(c)
+                else:
+                    pod_spec[key] = value
+    node = containers.setdefault(TRAINER_CONTAINER, {"name": TRAINER_CONTAINER})
+    for key, dst in (("image", "image"), ("command", "command"), ("args", "args"), ("env", "env"),
+                     ("resourcesPerNode", "resources")):
+        if key in trainer:
+            node[dst] = trainer[key]
+    pod_spec["containers"] = list(containers.values())
+    return PodView("spec.trainer+spec.runtimePatches", metadata, pod_spec)
+
+
+def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodView]:
+    """Yield every pod template of the object described by ``props``."""
+    kind = kind_of(resource_type, props)
+    if kind == "Pod":
+        if isinstance(props.get("spec"), Mapping):
+            yield PodView("spec", props.get("metadata") or {}, props["spec"])
+    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        view = _template(_get(props, "spec", "template"), "spec.template")
+        if view:
+            yield view
+    elif kind == "CronJob":
+        view = _template(_get(props, "spec", "jobTemplate", "spec", "template"), "spec.jobTemplate.spec.template")
+        if view:
+            yield view
+    elif kind == "PyTorchJob":
+        for role, replica in (_get(props, "spec", "pytorchReplicaSpecs") or {}).items():
+            view = _template(_get(replica, "template"), f"spec.pytorchReplicaSpecs.{role}.template")
+            if view:
+                yield view
+    elif kind in ("TrainingRuntime", "ClusterTrainingRuntime"):
+        for i, rj in enumerate(_get(props, "spec", "template", "spec", "replicatedJobs") or []):
+            where = f"spec.template.spec.replicatedJobs[{i}].template.spec.template"
+            view = _template(_get(rj, "template", "spec", "template"), where)
+            if view:
+                yield view
+    elif kind == "TrainJob":
+        yield trainjob_pod(props)
+
+
+def namespace_of(props: Mapping[str, Any]) -> Optional[str]:
+    return _get(props, "metadata", "namespace")
