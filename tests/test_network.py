@@ -17,7 +17,8 @@ def build(nat="single", endpoints=False, azs=3, pod_cidr=None):
 
 
 def subnets(run, tier):
-    return [s for s in of_type(run, "aws:ec2/subnet:Subnet") if s.inputs["tags"]["mlplatform.io/subnet-tier"] == tier]
+    return sorted((s for s in of_type(run, "aws:ec2/subnet:Subnet")
+                   if s.inputs["tags"]["mlplatform.io/subnet-tier"] == tier), key=lambda s: s.name)
 
 
 @pytest.mark.parametrize("strategy,expected", [("single", 1), ("one-per-az", 3)])

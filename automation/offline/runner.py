@@ -249,7 +249,8 @@ def run_under_mocks(
         asyncio.set_event_loop(old_loop)
         pulumi_settings.ROOT.set(None)
         logger.removeHandler(handler)
-    registrations = monitor.registrations()
+    # Registrations complete on worker threads in no fixed order; sort so plans are reproducible.
+    registrations = sorted(monitor.registrations(), key=lambda r: r.urn)
     children, skipped = expand_all(registrations, project_dir)
     return ProgramRun(
         project=project,
