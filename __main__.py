@@ -44,6 +44,10 @@ fargate = FargateProfiles("fargate", FargateProfilesArgs(
     env=env, tags=tags,
 )) if cfg.fargateProfiles else None
 
+# --- platform add-ons: storage, identity-backed controllers, autoscaling, GPU (components/addons) ---
+
+# --- ML workloads and tenancy: training, inference, teams, observability, imports (components/workloads) ---
+
 pulumi.export(out.VPC_ID, network.vpc_id)
 pulumi.export(out.PRIVATE_SUBNET_IDS, network.private_subnet_ids)
 pulumi.export(out.PUBLIC_SUBNET_IDS, network.public_subnet_ids)
