@@ -8,9 +8,11 @@ ML workloads and tenancy. Each layer is a component in ``components/``.
 import pulumi
 
 from components import stack_outputs as out
+from components.addons import build_addons
 from components.aws_env import AwsEnv
 from components.cluster import Cluster, ClusterArgs
 from components.config import load_stack_config
+from components.contracts import PlatformContext
 from components.fargate import FargateProfiles, FargateProfilesArgs
 from components.network import Network, NetworkArgs
 from components.nodegroups import NodeGroups, NodeGroupsArgs
@@ -45,6 +47,17 @@ fargate = FargateProfiles("fargate", FargateProfilesArgs(
 )) if cfg.fargateProfiles else None
 
 # --- platform add-ons: storage, identity-backed controllers, autoscaling, GPU (components/addons) ---
+
+ctx = PlatformContext(cfg=cfg, env=env, network=network, cluster=cluster, nodes=nodes, tags=tags)
+addons = build_addons(ctx)
+pulumi.export(out.DATA_BUCKET_NAME, addons.data_bucket_name)
+pulumi.export(out.DATA_BUCKET_ARN, addons.data_bucket_arn)
+pulumi.export(out.DEFAULT_STORAGE_CLASS, addons.default_storage_class)
+pulumi.export(out.EFS_STORAGE_CLASS, addons.efs_storage_class)
+if addons.fsx is not None:
+    pulumi.export(out.FSX_FILE_SYSTEM_ID, addons.fsx.file_system_id)
+    pulumi.export(out.FSX_DNS_NAME, addons.fsx.dns_name)
+    pulumi.export(out.FSX_MOUNT_NAME, addons.fsx.mount_name)
 
 # --- ML workloads and tenancy: training, inference, teams, observability, imports (components/workloads) ---
 

@@ -448,6 +448,24 @@ IMAGES: Mapping[str, str] = MappingProxyType({
     "gpu-inference": "docker.io/vllm/vllm-openai:v0.29.0",
 })
 
+# cluster-autoscaler embeds the scheduler of one Kubernetes minor, so its image
+# tag follows the cluster, not the chart (the 9.59.0 chart defaults to v1.35.0).
+# Tags checked 2026-11-29: v1.34.4, v1.35.1 and v1.36.1 seen in public manifests
+# and the upstream v1.36.1 release notes (registry.k8s.io/autoscaling/cluster-autoscaler).
+CLUSTER_AUTOSCALER_IMAGE_TAGS: Mapping[str, str] = MappingProxyType({
+    "1.34": "v1.34.4",
+    "1.35": "v1.35.1",
+    "1.36": "v1.36.1",
+})
+
+# Karpenter node image: the EKS AL2023 AMI release Karpenter resolves for the
+# cluster's minor (the NVIDIA variant for GPU instance types). A dated alias, not
+# ``al2023@latest``, so a new AMI reaches nodes (via drift) only when this line
+# changes. Checked 2026-11-29: v20260903 is the newest release seen pinned in
+# public EC2NodeClass manifests; list releases with
+# `aws ssm get-parameters-by-path --path /aws/service/eks/optimized-ami/<minor>/amazon-linux-2023/`.
+KARPENTER_AMI_ALIAS: str = "al2023@v20260903"
+
 
 # ---------------------------------------------------------------------------
 # Lookup helper
@@ -510,6 +528,14 @@ def _validate() -> None:
         _, _, tag = image.rpartition(":")
         if "/" in tag or not tag or tag == "latest":
             raise ValueError(f"IMAGES[{key!r}] must carry an exact tag, got {image!r}")
+    if set(CLUSTER_AUTOSCALER_IMAGE_TAGS) != set(SUPPORTED_KUBERNETES_VERSIONS):
+        raise ValueError("CLUSTER_AUTOSCALER_IMAGE_TAGS must cover exactly SUPPORTED_KUBERNETES_VERSIONS")
+    for minor, tag in CLUSTER_AUTOSCALER_IMAGE_TAGS.items():
+        if not tag.startswith(f"v{minor}."):
+            raise ValueError(f"cluster-autoscaler {tag!r} does not match Kubernetes {minor}")
+    if not re.fullmatch(r"al2023@v\d{8}", KARPENTER_AMI_ALIAS):
+        raise ValueError(f"KARPENTER_AMI_ALIAS must be a dated al2023 alias, got {KARPENTER_AMI_ALIAS!r}")
+
 
 
 _validate()

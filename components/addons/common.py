@@ -1,0 +1,103 @@
+"""Building blocks every add-on shares: its identity, its Helm release, its EKS managed add-on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.addons.iam import Scope
+from components.aws_env import AwsEnv
+from components.cluster import Cluster
+from components.conventions import child
+from components.identity import WorkloadIdentity, WorkloadIdentityArgs
+
+#: How long a release may take to become ready (images pulled, webhooks serving) before Helm rolls it back.
+RELEASE_TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class AddonTarget:
+    """The cluster an add-on installs into and what it must wait for."""
+
+    cluster: Cluster
+    env: AwsEnv
+    #: Kubernetes minor, for pinned EKS add-on builds and version-matched images.
+    kubernetes_version: str
+    #: Resources that make the cluster schedulable (the system node group). Nothing else.
+    node_ready: Sequence[pulumi.Resource] = ()
+
+
+def scope_output(env: AwsEnv, cluster_name: pulumi.Input[str]) -> pulumi.Output[Scope]:
+    """The :class:`Scope` pure policy functions take, resolved from the stack's Outputs."""
+    return pulumi.Output.all(env.partition, env.region, env.account_id, cluster_name).apply(
+        lambda a: Scope(partition=a[0], region=a[1], account=a[2], cluster_name=a[3]))
+
+
+def policy_json(doc: pulumi.Input[Any]) -> pulumi.Output[str]:
+    """Serialise a policy document (possibly an Output) the one sanctioned way."""
+    return pulumi.Output.json_dumps(doc)
+
+
+def addon_identity(parent: pulumi.Resource, name: str, target: AddonTarget, *, namespace: str,
+                   service_account: str, policy: Optional[pulumi.Input[str]] = None,
+                   managed_policies: Sequence[str] = ()) -> WorkloadIdentity:
+    """The role of a chart- or add-on-managed service account (the chart/add-on creates the account itself)."""
+    return WorkloadIdentity(
+        f"{name}-identity",
+        WorkloadIdentityArgs(
+            cluster=target.cluster.identity, namespace=namespace, service_account=service_account,
+            policy_json=policy, managed_policies=tuple(managed_policies), create_service_account=False,
+        ),
+        opts=child(parent),
+    )
+
+
+def irsa_role_arn(identity: WorkloadIdentity) -> Optional[pulumi.Output[str]]:
+    """What an EKS add-on's ``service_account_role_arn`` gets: the role in IRSA mode; nothing with Pod Identity."""
+    return identity.role_arn if identity.mode == "irsa" else None
+
+
+def helm_release(parent: pulumi.Resource, name: str, chart_key: str, target: AddonTarget, *, namespace: str,
+                 values: pulumi.Input[dict], depends_on: Sequence[pulumi.Resource] = (),
+                 create_namespace: bool = False, release_name: Optional[str] = None) -> k8s.helm.v3.Release:
+    """A pinned Helm release that waits for its workloads and rolls back on failure.
+
+    It depends on the system node group and on what the caller names (its
+    identity), never on another add-on, so releases install in parallel.
+    """
+    pin = versions.HELM_CHARTS[chart_key]
+    oci = pin.repository.startswith("oci://")
+    return k8s.helm.v3.Release(
+        f"{name}-release",
+        name=release_name or pin.chart,
+        chart=f"{pin.repository}/{pin.chart}" if oci else pin.chart,
+        version=pin.version,
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pin.repository),
+        namespace=namespace,
+        create_namespace=create_namespace,
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        skip_await=False,
+        timeout=RELEASE_TIMEOUT_SECONDS,
+        opts=child(parent, provider=target.cluster.provider,
+                   depends_on=[*target.node_ready, *depends_on]),
+    )
+
+
+def managed_addon(parent: pulumi.Resource, name: str, addon_name: str, target: AddonTarget, *,
+                  identity: WorkloadIdentity, configuration: Optional[dict] = None) -> aws.eks.Addon:
+    """A pinned EKS managed add-on bound to its identity, installed once a node can run its controller."""
+    return target.cluster.addon(
+        name, addon_name, target.kubernetes_version,
+        configuration=configuration,
+        service_account_role_arn=irsa_role_arn(identity),
+        parent=parent,
+        # The Pod Identity association (or IRSA role) must exist before the controller pods start.
+        depends_on=[*target.node_ready, identity],
+    )
