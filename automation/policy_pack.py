@@ -116,6 +116,7 @@ def install_policy_pack(
             lines = [ln for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
             last = lines[-1].strip() if lines else f"exit code {proc.returncode}"
             raise PolicyPackInstallError(f"policy pack install failed ({' '.join(cmd[:4])} ...): {last}")
+    venv.mkdir(parents=True, exist_ok=True)
     for old in venv.glob(".installed-*"):
         old.unlink()
     stamp.touch()

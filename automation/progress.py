@@ -56,7 +56,11 @@ class RichProgress:
             self._handle(event)
 
     def _handle(self, event: Any) -> None:
-        pr = self.console.print
+        from rich.markup import escape as esc
+
+        def pr(text: str, markup: bool) -> None:
+            self.console.print(text, markup=markup, soft_wrap=True)  # long URNs stay on one line
+
         if getattr(event, "resource_pre_event", None) is not None:
             md = event.resource_pre_event.metadata
             if _op_name(md.op) != "same":
@@ -71,24 +75,24 @@ class RichProgress:
             else:
                 self._done += 1
                 sym, colour = _SYMBOLS.get(op, ("*", "white"))
-                pr(f"[{colour}]{sym:>2} {op:<8}[/] {_short_urn(md.urn)}", markup=True)
+                pr(f"[{colour}]{sym:>2} {op:<8}[/] {esc(_short_urn(md.urn))}", markup=True)
             self._tick()
         if getattr(event, "res_op_failed_event", None) is not None:
             md = event.res_op_failed_event.metadata
             self._in_flight.discard(md.urn)
-            pr(f"[red]failed  {_short_urn(md.urn)}[/]", markup=True)
+            pr(f"[red]failed  {esc(_short_urn(md.urn))}[/]", markup=True)
         if getattr(event, "policy_event", None) is not None:
             p = event.policy_event
             level = normalize_level(p.enforcement_level)
             colour = "red" if level == "mandatory" else "yellow"
             where = _short_urn(p.resource_urn) if p.resource_urn else "(stack)"
-            pr(f"[{colour}]policy {level}[/] [{p.policy_name}] {where}", markup=True)
+            pr(f"[{colour}]policy {level}[/] {esc(f'[{p.policy_name}] {where}')}", markup=True)
             for line in clean_message(p.message).splitlines():
                 pr(f"    {line}", markup=False)
         if getattr(event, "diagnostic_event", None) is not None:
             d = event.diagnostic_event
             if d.severity == "error" and not d.ephemeral:
-                pr(f"[red]error[/] {clean_message(d.message)}", markup=True)
+                pr(f"[red]error[/] {esc(clean_message(d.message))}", markup=True)
         if getattr(event, "summary_event", None) is not None:
             self._stop()
             from automation.results import ChangeSummary

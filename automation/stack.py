@@ -47,7 +47,7 @@ from automation.results import EventCollector, OperationResult, OutputValue, out
 
 OnEvent = Callable[[Any], None]
 
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+){0,2}$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*){0,2}$")
 
 
 class StackLike(Protocol):
@@ -283,6 +283,12 @@ class PlatformStack:
             return exc
         if isinstance(exc, FileNotFoundError):
             return PulumiCliNotFound(pulumi_sdk_version())
+        from pulumi.automation.errors import CommandError
+
+        # The SDK raises CommandError subclasses for CLI failures, and a bare RuntimeError when the engine
+        # ends without a summary; anything else (a TypeError from a bad option...) is a caller bug: keep it.
+        if not isinstance(exc, (CommandError, RuntimeError)):
+            return exc
         kind = type(exc).__name__
         text = str(exc)
         if kind == "ConcurrentUpdateError":
