@@ -61,6 +61,23 @@ if addons.fsx is not None:
 
 # --- ML workloads and tenancy: training, inference, teams, observability, imports (components/workloads) ---
 
+from components.workloads import build_workloads  # noqa: E402  (kept inside this layer's section)
+
+workloads = build_workloads(ctx, addons)
+pulumi.export(out.TEAM_NAMESPACES, sorted(workloads.teams))
+pulumi.export(out.TRAINING_JOBS, {
+    n: {"kind": j.kind, "namespace": cfg.trainingJobs[n].team, "checkpointUri": j.checkpoint_uri}
+    for n, j in workloads.jobs.items()})
+pulumi.export(out.INFERENCE_ENDPOINTS, {
+    n: {"namespace": cfg.inferenceEndpoints[n].team, "clusterUrl": e.cluster_url, "hostname": e.hostname}
+    for n, e in workloads.endpoints.items()})
+if workloads.training is not None:
+    pulumi.export(out.TRAINING_RUNTIME, workloads.training.runtime_name)
+    pulumi.export(out.KUEUE_CLUSTER_QUEUE, workloads.training.cluster_queue_name)
+if workloads.observability is not None and workloads.observability.grafana_admin_secret:
+    # Where the credentials live, never the password itself.
+    pulumi.export(out.GRAFANA_ADMIN_SECRET, workloads.observability.grafana_admin_secret)
+
 pulumi.export(out.VPC_ID, network.vpc_id)
 pulumi.export(out.PRIVATE_SUBNET_IDS, network.private_subnet_ids)
 pulumi.export(out.PUBLIC_SUBNET_IDS, network.public_subnet_ids)

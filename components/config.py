@@ -788,6 +788,20 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
             _fail(f"{path}.path", f"is required for source {wl.source}")
         if wl.path and not os.path.isdir(os.path.join(project_dir, wl.path)):
             _fail(f"{path}.path", f"directory {wl.path!r} does not exist")
+        if wl.source in ("manifests", "kustomize"):
+            # Parsed now, before any resource exists: unreadable YAML, cluster-scoped objects or another
+            # pinned namespace stop the program here, naming the key (rules in components/workloads/sources.py).
+            from pathlib import Path
+
+            from components.workloads import sources
+
+            try:
+                if wl.source == "manifests":
+                    sources.load_manifests(Path(project_dir, wl.path), wl.team)
+                else:
+                    sources.check_kustomization(Path(project_dir, wl.path), wl.team)
+            except sources.SourceError as exc:
+                _fail(f"{path}.path", str(exc))
         if wl.chart and not (wl.repository and wl.version):
             _fail(f"{path}.version", "remote charts need repository and an exact version")
 

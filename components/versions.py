@@ -237,15 +237,21 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
     "kubeflow-trainer": HelmChartPin(
         chart="kubeflow-trainer",
         repository="oci://ghcr.io/kubeflow/charts",
-        version="2.4.0",
-        app_version="v2.4.0",
+        # Held at 2.3.x on purpose although 2.4.0 exists: our TrainJobs and the torch-distributed
+        # ClusterTrainingRuntime are validated in tests against the kubeflow-trainer-api 2.3.0
+        # models (requirements-dev.txt), so the CRDs the chart installs must be the 2.3 ones.
+        # Move chart and models together.
+        version="2.3.0",
+        app_version="v2.3.0",
         checked=_CHECKED,
         source=(
-            "https://github.com/kubeflow/trainer/releases/tag/v2.4.0 (install command uses chart "
-            "--version 2.4.0; set runtimes.defaultEnabled=true to get the default ClusterTrainingRuntimes). "
-            "Newer than the 2.3.x in the shared reference. The chart bundles JobSet; install into "
-            "kubeflow-system; needs Kubernetes >= 1.31 (kubeflow.org installation guide). Clusters still on "
-            "Trainer 2.0-2.2 must go through 2.3 first (v2.3.0 release notes)."
+            "https://github.com/kubeflow/trainer/releases/tag/v2.3.0 (install command uses chart "
+            "--version 2.3.0); charts/kubeflow-trainer/Chart.yaml at 2.3.0 declares the jobset 0.12.0 "
+            "dependency (condition jobset.install). Newest 2.3.x verifiable on the check date: no v2.3.1 "
+            "tag or kubeflow-trainer-api 2.3.x model release after 2.3.0 was found (PyPI lists 2.3.0 as "
+            "newest). 2.3.0 moved the CRDs into chart templates, so helm upgrades now update them. "
+            "Install into kubeflow-system; needs Kubernetes >= 1.31. Clusters on Trainer 2.0-2.2 must "
+            "pass through 2.3 before any later version (v2.3.0 release notes)."
         ),
     ),
     "training-operator": HelmChartPin(
@@ -535,7 +541,6 @@ def _validate() -> None:
             raise ValueError(f"cluster-autoscaler {tag!r} does not match Kubernetes {minor}")
     if not re.fullmatch(r"al2023@v\d{8}", KARPENTER_AMI_ALIAS):
         raise ValueError(f"KARPENTER_AMI_ALIAS must be a dated al2023 alias, got {KARPENTER_AMI_ALIAS!r}")
-
 
 
 _validate()
