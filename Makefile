@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install plan test docs clean
+.PHONY: install plan test docs bench clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m tools.gen_docs
+
+# Plan time/memory and scaling, deploy critical path, monthly cost -> BENCHMARKS.md (not part of .ci/run).
+bench: $(STAMP)
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
