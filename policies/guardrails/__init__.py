@@ -1,6 +1,17 @@
 """The ML platform's guard rails, grouped by area. Importing this package registers every rule."""
 
-from guardrails import workloads  # noqa: F401  (registers its rules)
+from guardrails import (  # noqa: F401  (importing a module registers its rules)
+    network,
+    cluster,
+    nodes,
+    iam,
+    storage,
+    workloads,
+    rbac,
+    ingress,
+    tagging,
+    stack,
+)
 from guardrails._meta import METADATA, PACK_NAME, REGISTRY
 
 ALL_POLICIES = list(REGISTRY)

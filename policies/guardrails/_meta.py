@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
+from pulumi_policy import proxy as _proxy
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -53,14 +54,123 @@ class Ctx:
     urn: str
     config: Mapping[str, Any]
     protect: bool = False
+    #: Inputs of the resource's provider (e.g. ``defaultTags`` of an aws provider), plain.
+    provider: Mapping[str, Any] = field(default_factory=dict)
+    provider_type: str = ""
 
 
-def to_plain(value: Any) -> Any:
-    """Deep copy of analyzer proxies into dicts and lists."""
+# --------------------------------------------------------------------------- unknown values
+#
+# During ``pulumi preview`` some inputs are not known yet (IDs of resources not
+# created, values computed from them). pulumi-policy's own proxy raises
+# ``UnknownValueError`` the moment a rule touches one, and the SDK turns that
+# into an advisory "can't run during preview" note. Copying the proxies eagerly
+# would touch every value and silence a rule because of an unrelated unknown
+# (a cluster's ``vpcId`` would stop the endpoint checks), so resource rules get
+# plain dicts and lists that raise only when the unknown value itself is read.
+# Stack rules get :data:`UNKNOWN` in its place instead, because they reason
+# about unknown IDs on purpose (falling back to ``propertyDependencies``).
+
+_SENTINELS = frozenset({
+    _proxy.UNKNOWN_BOOLEAN_VALUE, _proxy.UNKNOWN_NUMBER_VALUE, _proxy.UNKNOWN_STRING_VALUE,
+    _proxy.UNKNOWN_ARRAY_VALUE, _proxy.UNKNOWN_ASSET_VALUE, _proxy.UNKNOWN_ARCHIVE_VALUE,
+    _proxy.UNKNOWN_OBJECT_VALUE,
+})
+
+
+class _Unknown:
+    """A value the engine does not know yet. Falsy, equal only to itself."""
+
+    _instance: Optional["_Unknown"] = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN or (isinstance(value, str) and value in _SENTINELS)
+
+
+def _raise_if_unknown(value: Any, path: list) -> Any:
+    if isinstance(value, str) and value in _SENTINELS:
+        raise _proxy.UnknownValueError(value, [str(p) for p in path])
+    return value
+
+
+class LazyDict(dict):
+    """A plain ``dict`` whose unknown values raise ``UnknownValueError`` when read."""
+
+    def __init__(self, data: Mapping, path: list):
+        super().__init__(data)
+        self._path = path
+
+    def __getitem__(self, key: Any) -> Any:
+        return _raise_if_unknown(super().__getitem__(key), self._path + [key])
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def items(self):  # type: ignore[override]
+        return [(k, self[k]) for k in self]
+
+    def values(self):  # type: ignore[override]
+        return [self[k] for k in self]
+
+
+class LazyList(list):
+    """A plain ``list`` whose unknown elements raise ``UnknownValueError`` when read."""
+
+    def __init__(self, data: list, path: list):
+        super().__init__(data)
+        self._path = path
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return _raise_if_unknown(super().__getitem__(index), self._path + [index])
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+def _raw(value: Any) -> Any:
+    """The object behind a pulumi-policy proxy (the proxy hands it out under the key ``__target``)."""
+    name = type(value).__name__
+    if name in ("_DictProxy", "_ListProxy"):
+        return value["__target"]
+    return value
+
+
+def to_plain(value: Any, *, unknown: str = "raise", _path: Optional[list] = None) -> Any:
+    """Deep copy of analyzer proxies into dicts and lists.
+
+    ``unknown="raise"``: unknown values raise ``UnknownValueError`` when read
+    (lazily); ``unknown="marker"``: they become :data:`UNKNOWN`.
+    """
+    path = _path or []
+    value = _raw(value)
     if isinstance(value, Mapping):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "_ListProxy":
-        return [to_plain(v) for v in value]
+        pairs = dict.items(value) if isinstance(value, dict) else ((k, value[k]) for k in value)
+        data = {k: to_plain(v, unknown=unknown, _path=path + [k]) for k, v in pairs}
+        return LazyDict(data, path) if unknown == "raise" else data
+    if isinstance(value, (list, tuple)):
+        elems = list.__iter__(value) if isinstance(value, list) else iter(value)
+        items = [to_plain(v, unknown=unknown, _path=path + [i]) for i, v in enumerate(elems)]
+        return LazyList(items, path) if unknown == "raise" else items
+    if unknown != "raise" and isinstance(value, str) and value in _SENTINELS:
+        return UNKNOWN
     return value
 
 
@@ -97,8 +207,11 @@ def resource_rule(
                 args.resource_type in types_t or args.resource_type.startswith(prefixes_t)
             ):
                 return
-            cfg = {**_defaults(config), **to_plain(args.get_config() or {})}
-            ctx = Ctx(args.resource_type, args.name, args.urn, cfg, bool(getattr(args.opts, "protect", False)))
+            cfg = {**_defaults(config), **to_plain(args.get_config() or {}, unknown="marker")}
+            prov = getattr(args, "provider", None)
+            ctx = Ctx(args.resource_type, args.name, args.urn, cfg, bool(getattr(args.opts, "protect", False)),
+                      provider=to_plain(prov.props, unknown="marker") if prov is not None else {},
+                      provider_type=prov.resource_type if prov is not None else "")
             for message in fn(to_plain(args.props), ctx):
                 report(message)
 
@@ -140,7 +253,7 @@ def _stack_view(resources: Iterable[Any]) -> list[StackResource]:
             type=r.resource_type,
             name=r.name,
             urn=r.urn,
-            props=to_plain(r.props),
+            props=to_plain(r.props, unknown="marker"),
             parent=r.parent.urn if r.parent is not None else None,
             dependencies=tuple(d.urn for d in r.dependencies),
             property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()},
@@ -162,7 +275,7 @@ def stack_rule(
 
     def deco(fn: Callable[[list[StackResource], Ctx], Iterable[tuple[str, Optional[str]]]]) -> Callable:
         def validate(args: Any, report: Callable) -> None:
-            cfg = {**_defaults(config), **to_plain(args.get_config() or {})}
+            cfg = {**_defaults(config), **to_plain(args.get_config() or {}, unknown="marker")}
             for message, urn in fn(_stack_view(args.resources), Ctx("", "", "", cfg)):
                 report(message, urn)
 

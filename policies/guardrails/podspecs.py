@@ -21,6 +21,12 @@ WORKLOAD_KINDS = {
     "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
     "PyTorchJob", "TrainJob", "TrainingRuntime", "ClusterTrainingRuntime",
 }
+#: Pod-spec fields a TrainJob cannot patch (Trainer v1alpha1 PodSpecPatch has no such field): the
+#: effective pod takes them from the referenced runtime, whose template the same rules check.
+TRAINJOB_INHERITED_FIELDS = frozenset({
+    "automountServiceAccountToken", "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "enableServiceLinks",
+    "priorityClassName", "runtimeClassName", "shareProcessNamespace",
+})
 #: Kinds that serve traffic and must carry probes.
 SERVING_KINDS = {"Deployment", "StatefulSet"}
 
@@ -32,6 +38,8 @@ class PodView:
     where: str  # e.g. "spec.template.spec" or "spec.pytorchReplicaSpecs.Worker.template.spec"
     metadata: Mapping[str, Any]
     spec: Mapping[str, Any]
+    #: Pod-spec fields this view cannot set and takes from elsewhere (a TrainJob from its runtime).
+    inherits: frozenset = frozenset()
 
     def containers(self, init: bool = True) -> list[Mapping[str, Any]]:
         out = list(self.spec.get("containers") or [])
@@ -93,7 +101,7 @@ def trainjob_pod(props: Mapping[str, Any]) -> PodView:
         if key in trainer:
             node[dst] = trainer[key]
     pod_spec["containers"] = list(containers.values())
-    return PodView("spec.trainer+spec.runtimePatches", metadata, pod_spec)
+    return PodView("spec.trainer+spec.runtimePatches", metadata, pod_spec, TRAINJOB_INHERITED_FIELDS)
 
 
 def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodView]:

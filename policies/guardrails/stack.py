@@ -1,0 +1,426 @@
+"""Stack rules: facts that need more than one resource.
+
+They see every resource's outputs (with ``id``), parent, dependencies and
+``propertyDependencies``. References are matched by ID when the ID is known
+and through ``propertyDependencies`` when it is not (a preview of resources
+that do not exist yet), so the same rule works offline, in preview and in up.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable, Iterator, Mapping, Optional
+
+from guardrails._meta import Ctx, StackResource, dig, is_unknown, stack_rule
+from guardrails.common import (
+    NodeGroupView,
+    NodePoolScope,
+    as_list,
+    flag,
+    helm_chart_name,
+    is_gpu_instance,
+    is_karpenter,
+    labels,
+    quantity,
+    tag_map,
+)
+from guardrails.ingress import is_alb_ingress, is_load_balancer_service
+from guardrails.podspecs import kind_of
+
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+RTA = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+MAIN_RTA = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+DEFAULT_RT = "aws:ec2/defaultRouteTable:DefaultRouteTable"
+IGW = "aws:ec2/internetGateway:InternetGateway"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+ELB_ROLE_TAG = "kubernetes.io/role/elb"
+
+
+class Stack:
+    """Index of the stack's resources for reference resolution."""
+
+    def __init__(self, resources: list[StackResource]):
+        self.resources = resources
+        self.by_urn = {r.urn: r for r in resources}
+        self.by_id: dict[str, StackResource] = {}
+        for r in resources:
+            rid = r.props.get("id")
+            if isinstance(rid, str) and rid and not is_unknown(rid):
+                self.by_id.setdefault(rid, r)
+
+    def of_type(self, *types: str) -> list[StackResource]:
+        return [r for r in self.resources if r.type in types]
+
+    def resolve(self, owner: StackResource, key: str, value: Any, types: tuple[str, ...]) -> tuple[list[StackResource], list[str]]:
+        """Resources of ``types`` that ``owner.<key>`` (an ID, a list of IDs, or unknown) points at.
+
+        Returns ``(resolved, unresolved_ids)``. Unknown values fall back to the
+        property's dependencies; a known ID that matches nothing is unresolved.
+        """
+        resolved: list[StackResource] = []
+        unresolved: list[str] = []
+        values = value if isinstance(value, list) else [value]
+        by_deps = [self.by_urn[u] for u in owner.property_dependencies.get(key, ())
+                   if u in self.by_urn and self.by_urn[u].type in types]
+        if is_unknown(value) or any(is_unknown(v) for v in values):
+            resolved.extend(by_deps)
+        for v in values:
+            if not isinstance(v, str) or not v or is_unknown(v):
+                continue
+            r = self.by_id.get(v) or self.by_urn.get(v)
+            if r is not None and r.type in types:
+                resolved.append(r)
+            else:
+                unresolved.append(v)
+        seen: set[str] = set()
+        return [r for r in resolved if not (r.urn in seen or seen.add(r.urn))], unresolved
+
+    def ancestors(self, r: StackResource) -> Iterator[StackResource]:
+        cur = self.by_urn.get(r.parent or "")
+        while cur is not None:
+            yield cur
+            cur = self.by_urn.get(cur.parent or "")
+
+    def reaches(self, start: StackResource, targets: set[str]) -> bool:
+        """Does ``start`` depend on any of ``targets``, through dependencies, property dependencies or parents?"""
+        seen, queue = {start.urn}, deque([start])
+        while queue:
+            r = queue.popleft()
+            edges = list(r.dependencies) + [u for us in r.property_dependencies.values() for u in us]
+            if r.parent:
+                edges.append(r.parent)
+            for u in edges:
+                if u in targets:
+                    return True
+                if u not in seen and u in self.by_urn:
+                    seen.add(u)
+                    queue.append(self.by_urn[u])
+        return False
+
+
+def _label(r: StackResource) -> str:
+    return f"{r.type.rsplit(':', 1)[-1]} {r.name}"
+
+
+# --------------------------------------------------------------------------- subnets
+
+def _default_route_is_igw(stack: Stack, owner: StackResource, route: Mapping[str, Any], gw_key: str,
+                          cidr_keys: tuple[str, str], deps_key: str) -> bool:
+    if not any(route.get(k) in ("0.0.0.0/0", "::/0") for k in cidr_keys):
+        return False
+    gw = route.get(gw_key)
+    if isinstance(gw, str) and not is_unknown(gw):
+        return gw.startswith("igw-")
+    if is_unknown(gw):
+        return any(stack.by_urn[u].type == IGW for u in owner.property_dependencies.get(deps_key, ())
+                   if u in stack.by_urn)
+    return False
+
+
+def _table_is_public(stack: Stack, table: StackResource) -> bool:
+    for route in as_list(table.props.get("routes")):
+        if isinstance(route, Mapping) and _default_route_is_igw(
+                stack, table, route, "gatewayId", ("cidrBlock", "ipv6CidrBlock"), "routes"):
+            return True
+    for route in stack.of_type(ROUTE):
+        tables, _ = stack.resolve(route, "routeTableId", route.props.get("routeTableId"), (ROUTE_TABLE, DEFAULT_RT))
+        if table in tables and _default_route_is_igw(
+                stack, route, route.props, "gatewayId", ("destinationCidrBlock", "destinationIpv6CidrBlock"),
+                "gatewayId"):
+            return True
+    return False
+
+
+def _subnet_tables(stack: Stack, subnet: StackResource) -> list[StackResource]:
+    tables: list[StackResource] = []
+    for assoc in stack.of_type(RTA):
+        subnets, _ = stack.resolve(assoc, "subnetId", assoc.props.get("subnetId"), (SUBNET,))
+        if subnet in subnets:
+            t, _ = stack.resolve(assoc, "routeTableId", assoc.props.get("routeTableId"), (ROUTE_TABLE, DEFAULT_RT))
+            tables.extend(t)
+    if tables:
+        return tables
+    # No explicit association: the subnet uses its VPC's main route table.
+    vpcs, _ = stack.resolve(subnet, "vpcId", subnet.props.get("vpcId"), (VPC,))
+    for main in stack.of_type(MAIN_RTA):
+        mv, _ = stack.resolve(main, "vpcId", main.props.get("vpcId"), (VPC,))
+        if set(r.urn for r in mv) & set(r.urn for r in vpcs):
+            t, _ = stack.resolve(main, "routeTableId", main.props.get("routeTableId"), (ROUTE_TABLE, DEFAULT_RT))
+            tables.extend(t)
+    for d in stack.of_type(DEFAULT_RT):
+        dv, _ = stack.resolve(d, "vpcId", d.props.get("vpcId"), (VPC,))
+        if set(r.urn for r in dv) & set(r.urn for r in vpcs):
+            tables.append(d)
+    return tables
+
+
+def public_reason(stack: Stack, subnet: StackResource) -> Optional[str]:
+    """Why ``subnet`` is public, or None when it is private."""
+    if flag(subnet.props.get("mapPublicIpOnLaunch")) is True:
+        return "it maps public IPs on launch"
+    if ELB_ROLE_TAG in tag_map(subnet.props.get("tags")):
+        return f"it is tagged {ELB_ROLE_TAG} (internet-facing load balancers)"
+    for table in _subnet_tables(stack, subnet):
+        if _table_is_public(stack, table):
+            return f"its route table {table.name} sends 0.0.0.0/0 to an internet gateway"
+    return None
+
+
+def _subnet_refs(r: StackResource) -> Optional[tuple[str, Any]]:
+    """``(property, value)`` holding the subnets a node-launching resource uses."""
+    key = {
+        "eks:index:ManagedNodeGroup": "subnetIds",
+        "aws:eks/nodeGroup:NodeGroup": "subnetIds",
+        "aws:eks/fargateProfile:FargateProfile": "subnetIds",
+        "eks:index:NodeGroupV2": "nodeSubnetIds",
+        "eks:index:NodeGroup": "nodeSubnetIds",
+        "aws:autoscaling/group:Group": "vpcZoneIdentifiers",
+    }.get(r.type)
+    if key is None or key not in r.props:
+        return None
+    return key, r.props.get(key)
+
+
+def _selector_subnets(stack: Stack, terms: Any) -> tuple[list[StackResource], list[str]]:
+    """Subnets a Karpenter EC2NodeClass's subnetSelectorTerms select among the stack's subnets."""
+    found: list[StackResource] = []
+    unresolved: list[str] = []
+    subnets = stack.of_type(SUBNET)
+    for term in as_list(terms):
+        if not isinstance(term, Mapping):
+            continue
+        if term.get("id"):
+            hit = [s for s in subnets if s.props.get("id") == term["id"]]
+            found += hit
+            if not hit:
+                unresolved.append(str(term["id"]))
+        elif isinstance(term.get("tags"), Mapping):
+            want = term["tags"]
+            if any(is_unknown(v) for v in want.values()):
+                continue
+            for s in subnets:
+                tags = tag_map(s.props.get("tags"))
+                if all(k in tags and (v == "*" or tags[k] == v) for k, v in want.items()):
+                    found.append(s)
+    return found, unresolved
+
+
+@stack_rule(
+    name="node-groups-in-private-subnets",
+    description="Node groups, Fargate profiles, autoscaling groups and Karpenter node classes launch only into "
+                "private subnets (no public IP mapping, no elb role tag, no default route to an internet gateway).",
+    remediation="Pass only the private subnet IDs (network.private_subnet_ids) to node groups, Fargate profiles "
+                "and autoscaling groups; select Karpenter subnets by a tag only private subnets carry.",
+    config={
+        "allowUnmanagedSubnets": {
+            "type": "boolean", "default": True,
+            "description": "Accept subnet IDs that match no subnet in the stack (pre-existing subnets).",
+        },
+    },
+)
+def node_groups_in_private_subnets(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    cache: dict[str, Optional[str]] = {}
+
+    def reason(s: StackResource) -> Optional[str]:
+        if s.urn not in cache:
+            cache[s.urn] = public_reason(stack, s)
+        return cache[s.urn]
+
+    for r in resources:
+        ref = _subnet_refs(r)
+        if ref is not None:
+            subnets, unresolved = stack.resolve(r, ref[0], ref[1], (SUBNET,))
+        elif r.type.startswith("kubernetes:") and is_karpenter(r.type, r.props, "EC2NodeClass"):
+            subnets, unresolved = _selector_subnets(stack, dig(r.props, "spec", "subnetSelectorTerms"))
+        else:
+            continue
+        for s in subnets:
+            why = reason(s)
+            if why:
+                yield f"{_label(r)} uses public subnet {s.name}: {why}", r.urn
+        if unresolved and not ctx.config.get("allowUnmanagedSubnets", True):
+            yield f"{_label(r)} uses subnets outside the stack ({', '.join(unresolved)})", r.urn
+
+
+# --------------------------------------------------------------------------- tenancy
+
+def _in_namespace(stack: Stack, obj: StackResource, ns: StackResource, ns_name: Any) -> bool:
+    value = (obj.props.get("metadata") or {}).get("namespace")
+    if isinstance(value, str) and not is_unknown(value):
+        return value == ns_name
+    return ns.urn in obj.property_dependencies.get("metadata", ()) or ns.urn in obj.dependencies
+
+
+def _default_deny(policy: StackResource) -> bool:
+    spec = policy.props.get("spec") or {}
+    selector = spec.get("podSelector")
+    if not isinstance(selector, Mapping) or any(selector.get(k) for k in ("matchLabels", "matchExpressions")):
+        return False
+    types = {str(t) for t in as_list(spec.get("policyTypes"))}
+    return {"Ingress", "Egress"} <= types and not as_list(spec.get("ingress")) and not as_list(spec.get("egress"))
+
+
+@stack_rule(
+    name="team-namespace-guardrails",
+    description="Every team namespace (labelled mlplatform.io/team) has a ResourceQuota, a LimitRange and a "
+                "default-deny NetworkPolicy (all pods, Ingress and Egress, no allow rules).",
+    remediation="Create the namespace through the TeamNamespace component, which adds the quota, the limit range "
+                "and the default-deny policy next to the allow rules the team needs.",
+    config={"teamLabel": {"type": "string", "default": "mlplatform.io/team",
+                          "description": "Namespace label that marks a team namespace."}},
+)
+def team_namespace_guardrails(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    label = str(ctx.config.get("teamLabel") or "mlplatform.io/team")
+    objects = [r for r in resources if r.type.startswith("kubernetes:")]
+    for ns in objects:
+        if kind_of(ns.type, ns.props) != "Namespace" or label not in labels(ns.props.get("metadata")):
+            continue
+        name = (ns.props.get("metadata") or {}).get("name")
+        name = name if isinstance(name, str) and name and not is_unknown(name) else ns.name
+        inside = [o for o in objects if o is not ns and _in_namespace(stack, o, ns, name)]
+        kinds = {kind_of(o.type, o.props) for o in inside}
+        missing = [k for k in ("ResourceQuota", "LimitRange") if k not in kinds]
+        if not any(kind_of(o.type, o.props) == "NetworkPolicy" and _default_deny(o) for o in inside):
+            missing.append("a default-deny NetworkPolicy")
+        if missing:
+            yield f"team namespace {name} has no {', '.join(missing)}", ns.urn
+
+
+# --------------------------------------------------------------------------- load balancers
+
+@stack_rule(
+    name="load-balancers-depend-on-controller",
+    description="Every LoadBalancer Service and ALB Ingress depends on the AWS Load Balancer Controller release, "
+                "so a destroy removes them (and their AWS load balancers) before the controller.",
+    remediation="Add depends_on=[addons.lb_controller] to the Service/Ingress (or to its parent component); "
+                "without it destroy removes the controller first and the load balancers and their ENIs are left "
+                "behind, blocking the VPC's deletion.",
+    config={"controllerCharts": {"type": "array", "items": {"type": "string"},
+                                 "default": ["aws-load-balancer-controller"],
+                                 "description": "Chart names of the load balancer controller."}},
+)
+def load_balancers_depend_on_controller(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    lbs = [r for r in resources if r.type.startswith("kubernetes:")
+           and (is_load_balancer_service(r.type, r.props) or is_alb_ingress(r.type, r.props, ("alb",)))]
+    if not lbs:
+        return
+    charts = set(ctx.config.get("controllerCharts") or [])
+    controllers = {r.urn for r in resources
+                   if r.type in ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+                   and helm_chart_name(r.props.get("chart")) in charts}
+    for lb in lbs:
+        if not controllers:
+            yield f"{_label(lb)} needs the AWS Load Balancer Controller, which this stack does not install", lb.urn
+        elif not stack.reaches(lb, controllers):
+            yield f"{_label(lb)} does not depend on the AWS Load Balancer Controller release", lb.urn
+
+
+# --------------------------------------------------------------------------- VPC flow logs
+
+@stack_rule(
+    name="vpc-flow-logs-enabled",
+    description="Every VPC has a flow log.",
+    remediation="Create an aws.ec2.FlowLog with vpc_id=<the VPC> (traffic_type ALL) to CloudWatch Logs or S3.",
+)
+def vpc_flow_logs_enabled(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    covered: set[str] = set()
+    for fl in stack.of_type(FLOW_LOG):
+        vpcs, _ = stack.resolve(fl, "vpcId", fl.props.get("vpcId"), (VPC,))
+        covered.update(v.urn for v in vpcs)
+    for vpc in stack.of_type(VPC):
+        if vpc.urn not in covered:
+            yield f"VPC {vpc.name} has no flow log", vpc.urn
+
+
+# --------------------------------------------------------------------------- S3
+
+@stack_rule(
+    name="s3-buckets-block-public-access",
+    description="Every S3 bucket has all four public-access blocks on (or the account-level block covers it).",
+    remediation="Add an aws.s3.BucketPublicAccessBlock with block_public_acls, block_public_policy, "
+                "ignore_public_acls and restrict_public_buckets all true.",
+)
+def s3_buckets_block_public_access(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    if any(all(flag(a.props.get(f)) is True for f in flags)
+           for a in stack.of_type("aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock")):
+        return
+    buckets = stack.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+    blocked: set[str] = set()
+    for b in stack.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        if not all(flag(b.props.get(f)) is True for f in flags):
+            continue
+        hits, _ = stack.resolve(b, "bucket", b.props.get("bucket"), ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"))
+        by_name = [k for k in buckets if b.props.get("bucket") in (k.props.get("bucket"), k.props.get("id"))]
+        blocked.update(h.urn for h in hits + by_name)
+    for k in buckets:
+        if k.urn not in blocked:
+            yield f"bucket {k.name} has no BucketPublicAccessBlock with all four blocks on", k.urn
+
+
+# --------------------------------------------------------------------------- GPU capacity
+
+def _launch_template_types(stack: Stack, asg: StackResource) -> list[str]:
+    lt = asg.props.get("launchTemplate") or {}
+    templates, _ = stack.resolve(asg, "launchTemplate", lt.get("id") if isinstance(lt, Mapping) else None,
+                                 ("aws:ec2/launchTemplate:LaunchTemplate",))
+    return [str(t.props.get("instanceType")) for t in templates if t.props.get("instanceType")]
+
+
+@stack_rule(
+    name="gpu-capacity-total",
+    description="The stack's total GPU capacity is bounded: GPU node groups' maxSize add up to at most "
+                "maxGpuNodes, and Karpenter GPU NodePool limits to at most maxGpus.",
+    remediation="Lower the GPU pools' maximum sizes or NodePool GPU limits, or raise the budget in the stack's "
+                "policy config after a cost review.",
+    config={
+        "maxGpuNodes": {"type": "integer", "default": 32, "description": "Total maxSize across GPU node groups."},
+        "maxGpus": {"type": "integer", "default": 128,
+                    "description": "Total nvidia.com/gpu limit across Karpenter GPU NodePools."},
+    },
+)
+def gpu_capacity_total(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    nodes, pools, unbounded = 0, [], []
+    gpus, nodepools = 0.0, []
+    for r in resources:
+        # Count a pulumi-eks component once, not again through the AWS resources it creates.
+        if any(a.type.startswith("eks:index:") for a in stack.ancestors(r)):
+            continue
+        if r.type.startswith("kubernetes:"):
+            if is_karpenter(r.type, r.props, "NodePool") and \
+                    NodePoolScope(dig(r.props, "spec", "template", "spec", "requirements")).allows_gpu:
+                limit = quantity((dig(r.props, "spec", "limits") or {}).get("nvidia.com/gpu"))
+                if limit is None:
+                    unbounded.append(_label(r))
+                else:
+                    gpus += limit
+                    nodepools.append(f"{r.name}={limit:g}")
+            continue
+        view = NodeGroupView.of(r.type, r.props)
+        if view is None:
+            continue
+        gpu = view.gpu or (r.type == "aws:autoscaling/group:Group"
+                           and any(is_gpu_instance(t) for t in _launch_template_types(stack, r)))
+        if not gpu:
+            continue
+        if view.max_size is None:
+            unbounded.append(_label(r))
+        else:
+            nodes += view.max_size
+            pools.append(f"{r.name}={view.max_size}")
+    max_nodes, max_gpus = int(ctx.config.get("maxGpuNodes", 32)), int(ctx.config.get("maxGpus", 128))
+    if nodes > max_nodes:
+        yield f"GPU node groups may grow to {nodes} nodes in total ({', '.join(pools)}), above {max_nodes}", None
+    if gpus > max_gpus:
+        yield f"Karpenter GPU NodePools may hold {gpus:g} GPUs in total ({', '.join(nodepools)}), above {max_gpus}", None
+    if unbounded:
+        yield f"GPU capacity is unbounded: {', '.join(unbounded)} set no maximum", None
