@@ -219,3 +219,13 @@ def test_ci_summary_renders_a_plan_file(tmp_path):
            "LaunchTemplate::lt` | IMDSv2 \\| hop limit 1 |" in md
     assert md.index("aws:ec2/subnet:Subnet") < md.index("aws:ec2/vpc:Vpc")  # most numerous first
     assert "### Offline plan: plan-dev.json" in md and "No plan file was written" in md
+
+
+def test_readme_section_installs_the_pinned_cli_and_links_the_ci_docs():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Automation API and CI/CD", 1)[1].split("\n## ", 1)[0]
+    assert readme.index("## Automation API and CI/CD") < readme.index("## Policy pack")
+    assert f"sh -s -- --version {importlib.metadata.version('pulumi')}`" in section
+    assert "(docs/ci-cd.md)" in section
+    for command in ("plan", "preview", "up", "destroy", "outputs"):
+        assert f"python -m automation {command}" in section
