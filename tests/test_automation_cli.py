@@ -220,3 +220,16 @@ def test_outputs_and_destroy_select_but_never_create_the_stack():
         main(argv, stack_factory=factory_for(fake, seen), stdin=io.StringIO(), stdout=io.StringIO(),
              stderr=io.StringIO())
     assert [r.create for r in seen] == [False, False, True, True]
+
+
+def test_importing_the_library_and_cli_has_no_heavy_imports_or_side_effects(tmp_path):
+    code = ("import sys, automation, automation.cli, automation.stack, automation.results, automation.config_map, "
+            "automation.preflight, automation.policy_pack, automation.progress, automation.errors, "
+            "automation.ci_summary; "
+            "print(sorted(m for m in ('pulumi', 'pulumi.automation', 'rich', 'grpc', 'automation.offline') "
+            "if m in sys.modules))")
+    before = set(os.listdir(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert set(os.listdir(ROOT)) == before  # nothing written
