@@ -98,7 +98,9 @@ def main(argv: Optional[Sequence[str]] = None, *, stack_factory: Any = None, std
         if isinstance(exc, AutomationError):
             err.write(f"error: {exc}\n")
             return exc.exit_code
-        first = (str(exc).strip().splitlines() or [""])[0]
+        from automation.stack import _last_line, _stderr_of
+
+        first = _last_line(_stderr_of(exc)) or (str(exc).strip().splitlines() or [""])[0]
         err.write(f"error: {type(exc).__name__}: {first}\n".replace(": \n", "\n"))
         return EXIT_ERROR
 

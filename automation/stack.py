@@ -156,7 +156,17 @@ class PlatformStack:
         if stack_factory is None:
             cli = find_pulumi_cli({**os.environ, **env})
             stack_factory = local_workspace_stack
-        stack = stack_factory(StackRequest(name=name, project_dir=project_dir, create=create, env=env, pulumi_cli=cli))
+        try:
+            stack = stack_factory(StackRequest(name=name, project_dir=project_dir, create=create, env=env,
+                                               pulumi_cli=cli))
+        except AutomationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - CLI failures (not logged in, bad backend URL...) -> one line
+            if type(exc).__name__ == "CommandError" or isinstance(exc, OSError):
+                detail = _last_line(_stderr_of(exc) or str(exc)) or type(exc).__name__
+                raise OperationFailed(f"cannot {'select or create' if create else 'select'} stack {name}: "
+                                      f"{detail}") from exc
+            raise
         return cls(stack, project_dir=project_dir, project=project or _project_name(project_dir),
                    policy_pack=policy_pack_for(name, project_dir, policy_dir), env=env,
                    check_credentials=check_credentials)

@@ -453,3 +453,15 @@ def test_install_policy_pack_failure_is_one_line(tmp_path):
     with pytest.raises(errors.PolicyPackInstallError, match="No matching distribution") as info:
         install_policy_pack(pack, run=run)
     assert "\n" not in str(info.value)
+
+
+def test_backend_failures_while_selecting_the_stack_are_one_line():
+    def factory(request):
+        raise auto_errors.CommandError(CommandResult(
+            stdout="", code=255,
+            stderr="error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"))
+
+    with pytest.raises(errors.OperationFailed) as info:
+        PlatformStack.open("dev", stack_factory=factory)
+    assert str(info.value) == ("cannot select or create stack dev: error: PULUMI_ACCESS_TOKEN must be set for login "
+                               "during non-interactive CLI sessions")
