@@ -125,8 +125,8 @@ def irsa_trust_scoped(props: dict, ctx: Ctx) -> Iterable[str]:
         equals = conds.get("StringEquals", {})
         like = conds.get("StringLike", {})
         for fed in oidc:
-            issuer = fed.split("oidc-provider/", 1)[1].lower()
-            sub, aud = f"{issuer}:sub", f"{issuer}:aud"
+            issuer = fed.split("oidc-provider/", 1)[1]
+            sub, aud = f"{issuer}:sub".lower(), f"{issuer}:aud".lower()  # condition keys are case-insensitive
             subs = equals.get(sub, [])
             if not subs:
                 how = "only with StringLike" if sub in like else "not at all"

@@ -11,7 +11,7 @@ import fnmatch
 from typing import Any, Iterable, Mapping, Optional
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import annotations, as_list, flag, quantity
+from guardrails.common import annotations, as_list, flag, quantity, to_int
 from guardrails.podspecs import SERVING_KINDS, PodView, kind_of, pod_templates
 
 K8S = ("kubernetes:",)
@@ -124,7 +124,7 @@ def run_as_non_root(props: dict, ctx: Ctx) -> Iterable[str]:
             user = c_sc.get("runAsUser") if c_sc.get("runAsUser") is not None else pod_sc.get("runAsUser")
             if flag(non_root) is not True:
                 yield f"{_where(pod, c)} may run as root (runAsNonRoot is not true)"
-            if user is not None and str(user) == "0":
+            if to_int(user) == 0:
                 yield f"{_where(pod, c)} runs as UID 0 (runAsUser: 0)"
 
 
