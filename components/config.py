@@ -181,6 +181,9 @@ class TrainingJobConfig:
     memory: str = setting("memory", "Memory request = limit per node.", "16Gi")
     volume: Literal["efs", "fsx", "none"] = setting("volume", "Shared dataset/checkpoint volume.", "efs")
     runtime: str = setting("runtime", "ClusterTrainingRuntime name for TrainJobs.", "torch-distributed")
+    script: str = setting(
+        "script", "Local Python file mounted as /workspace/train.py (via a ConfigMap); empty = the image has it.", ""
+    )
 
 
 @dataclass(frozen=True)
@@ -774,6 +777,13 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
         _check_quantity(f"{path}.memory", job.memory)
         image = job.image or versions.IMAGES["pytorch-train"]
         _check_image(f"{path}.image", image)
+        if job.script:
+            script = os.path.join(project_dir, job.script)
+            if not os.path.isfile(script):
+                _fail(f"{path}.script", f"file {job.script!r} does not exist")
+            # ConfigMaps hold at most 1 MiB; a training entry point bigger than this belongs in the image.
+            if os.path.getsize(script) > 512 * 1024:
+                _fail(f"{path}.script", "is larger than 512 KiB; bake it into the image instead")
         jobs[name] = dataclasses.replace(job, image=image)
 
     for name, wl in cfg.existingWorkloads.items():

@@ -102,6 +102,7 @@ def build_workloads(ctx: "PlatformContext", addons: "PlatformAddons", *,
             data_bucket_name=addons.data_bucket_name, data_bucket_arn=addons.data_bucket_arn,
             queue=team.queue_name, claim=claim,
             runtime=jcfg.runtime,
+            script=(project_dir / jcfg.script).read_text(encoding="utf-8") if jcfg.script else None,
             depends_on=[*team.ready, *platform_ready, *addons.ready],
         ))
 

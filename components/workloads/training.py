@@ -174,6 +174,9 @@ class TrainingJobArgs:
     claim: Optional[str] = None
     #: ClusterTrainingRuntime for TrainJobs.
     runtime: str = DEFAULT_RUNTIME
+    #: Text of the training entry point, delivered as /workspace/train.py through a ConfigMap; None when the
+    #: image carries its own.
+    script: Optional[str] = None
     #: Team namespace objects, controllers, runtime and queues the job must wait for.
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -212,20 +215,30 @@ class TrainingJob(pulumi.ComponentResource):
         bucket_uri = pulumi.Output.concat("s3://", args.data_bucket_name, "/")
         self.checkpoint_uri = pulumi.Output.concat(bucket_uri, checkpoints, "/", args.job, "/")
         env = [
+            {"name": "JOB_NAME", "value": args.job},
             {"name": "DATASETS_URI", "value": pulumi.Output.concat(bucket_uri, "datasets/")},
             {"name": "CHECKPOINTS_URI", "value": self.checkpoint_uri},
         ]
         if args.claim:
             env.append({"name": "SHARED_DIR", "value": specs.SHARED_MOUNT})
+        deps: list[pulumi.Resource] = [identity, *args.depends_on]
+        script_cm = None
+        if args.script is not None:
+            script_cm = f"{args.job}-script"
+            deps.append(k8s.core.v1.ConfigMap(
+                f"{name}-script",
+                metadata={"name": script_cm, "namespace": args.namespace,
+                          "labels": pods.labels(args.job, args.namespace)},
+                data={"train.py": args.script},
+                opts=child(self, provider=args.provider, depends_on=list(args.depends_on))))
         pod = specs.TrainingPod(
             name=args.job, namespace=args.namespace, image=cfg.image, command=list(cfg.command), nodes=cfg.nodes,
             gpus_per_node=cfg.gpusPerNode, cpu=cfg.cpu, memory=cfg.memory, service_account=sa, queue=args.queue,
-            claim=args.claim if cfg.volume != "none" else None, env=env,
+            claim=args.claim if cfg.volume != "none" else None, env=env, script_config_map=script_cm,
         )
         obj = specs.trainjob(pod, args.runtime) if cfg.kind == "TrainJob" else specs.pytorchjob(pod)
         self.job = custom_resource(
             f"{name}-{cfg.kind.lower()}", obj,
             # The job is immutable in flight: replace it rather than patch a running collective.
-            child(self, provider=args.provider, depends_on=[identity, *args.depends_on],
-                  delete_before_replace=True))
+            child(self, provider=args.provider, depends_on=deps, delete_before_replace=True))
         self.register_outputs({"kind": cfg.kind, "roleArn": self.role_arn, "checkpointUri": self.checkpoint_uri})

@@ -43,6 +43,9 @@ PATCH_MANAGER = "mlplatform"
 #: Where the team's shared dataset/checkpoint volume is mounted.
 SHARED_MOUNT = "/mnt/shared"
 SHARED_VOLUME = "shared"
+#: Where a job's ConfigMap-delivered entry point is mounted (the default command runs /workspace/train.py).
+SCRIPT_MOUNT = "/workspace"
+SCRIPT_VOLUME = "script"
 #: Name of every team's Kueue LocalQueue (one per namespace, same name everywhere so manifests port).
 LOCAL_QUEUE = "training"
 CLUSTER_QUEUE = "ml-training"
@@ -74,6 +77,8 @@ class TrainingPod:
     claim: Optional[str] = None
     #: Extra environment, e.g. the S3 locations ([{"name": ..., "value": ...}]).
     env: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    #: ConfigMap holding ``train.py``, mounted read-only at SCRIPT_MOUNT; None when the image carries it.
+    script_config_map: Optional[str] = None
 
 
 def _pod_metadata(p: TrainingPod) -> dict:
@@ -86,6 +91,8 @@ def _volumes(p: TrainingPod) -> list[dict]:
     vols = pods.scratch_volumes(shm=True)
     if p.claim:
         vols.append({"name": SHARED_VOLUME, "persistentVolumeClaim": {"claimName": p.claim}})
+    if p.script_config_map:
+        vols.append({"name": SCRIPT_VOLUME, "configMap": {"name": p.script_config_map}})
     return vols
 
 
@@ -93,6 +100,8 @@ def _mounts(p: TrainingPod) -> list[dict]:
     mounts = pods.scratch_mounts(shm=True)
     if p.claim:
         mounts.append({"name": SHARED_VOLUME, "mountPath": SHARED_MOUNT})
+    if p.script_config_map:
+        mounts.append({"name": SCRIPT_VOLUME, "mountPath": SCRIPT_MOUNT, "readOnly": True})
     return mounts
 
 
