@@ -38,4 +38,45 @@ def config_table() -> str:
 
 
 def rule_table() -> str:
-    return "(the policy pack has not been written yet)"
+    """One row per policy, from the pack's own metadata, with the level each shipped stack config gives it."""
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pack = root / "policies"
+    if str(pack) not in sys.path:
+        sys.path.insert(0, str(pack))
+    from guardrails import METADATA
+
+    def levels(stack: str) -> dict[str, str]:
+        path = pack / "config" / f"{stack}.json"
+        cfg = json.loads(path.read_text()) if path.exists() else {}
+        every = cfg.get("all")
+        every = every if isinstance(every, str) else (every or {}).get("enforcementLevel")
+        out = {}
+        for name, meta in METADATA.items():
+            entry = cfg.get(name)
+            own = entry if isinstance(entry, str) else (entry or {}).get("enforcementLevel")
+            out[name] = own or every or meta.level
+        return out
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    def tunables(meta) -> str:
+        items = []
+        for key, schema in meta.config.items():
+            default = json.dumps(schema.get("default"))
+            items.append(f"`{key}`={cell(default)}")
+        return "<br>".join(items) or "—"
+
+    dev, prod = levels("dev"), levels("prod")
+    rows = ["| Rule | Area | Kind | dev | prod | What it checks | Tunables (default) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    order = ["network", "cluster", "nodes", "iam", "storage", "workloads", "rbac", "ingress", "tagging", "stack"]
+    for name, meta in sorted(METADATA.items(), key=lambda kv: (order.index(kv[1].area)
+                                                               if kv[1].area in order else 99, kv[0])):
+        rows.append(f"| `{name}` | {meta.area} | {meta.kind} | {dev[name]} | {prod[name]} | "
+                    f"{cell(meta.description)} | {tunables(meta)} |")
+    return "\n".join(rows)
