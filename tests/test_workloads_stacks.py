@@ -81,6 +81,10 @@ def test_dev_runs_the_sample_job_endpoint_and_imports():
     (view,) = pods_of(tj)
     assert {"name": "shared", "persistentVolumeClaim": {"claimName": "shared-efs"}} in view.spec["volumes"]
     assert any(t["key"] == "nvidia.com/gpu" for t in view.spec["tolerations"])
+    # The sample job brings its own entry point (examples/training/mnist_ddp.py) through a ConfigMap.
+    (script,) = [c for c in by_suffix(run, "core/v1:ConfigMap") if c.inputs["metadata"]["name"] == "mnist-ddp-script"]
+    assert "DistributedDataParallel" in script.inputs["data"]["train.py"]
+    assert depends_on(run, tj, script)
     (dep,) = [d for d in by_suffix(run, "apps/v1:Deployment") if d.inputs["metadata"]["name"] == "embeddings"]
     assert dep.inputs["metadata"]["namespace"] == "inference"  # the namespace the Fargate profile selects
     # The legacy training operator is off in dev; the only kustomize directory is the imported batch job.

@@ -196,14 +196,14 @@ JOB_CFG = minimal_config(
 )
 
 
-def build_job(job="mnist", region="us-west-2", mode="pod-identity", claim="shared-efs"):
+def build_job(job="mnist", region="us-west-2", mode="pod-identity", claim="shared-efs", script=None):
     def body(env):
         p = provider()
         platform = TrainingPlatform("training", TrainingPlatformArgs(provider=p, legacy_training_operator=True))
         TrainingJob(f"job-{job}", TrainingJobArgs(
             job=job, config=JOB_CFG.trainingJobs[job], namespace="research", provider=p,
             identity=identity(env, p, mode), data_bucket_name=BUCKET, data_bucket_arn=bucket_arn(env),
-            queue="training", claim=claim,
+            queue="training", claim=claim, script=script,
             depends_on=platform.trainjob_ready if JOB_CFG.trainingJobs[job].kind == "TrainJob"
             else platform.pytorchjob_ready))
     return run_component(body, region=region)
@@ -297,3 +297,32 @@ def test_policy_pack_sees_a_broken_training_pod():
 def _list(v):
     return v if isinstance(v, list) else [v]
 
+
+
+def test_script_ships_as_a_configmap_mounted_read_only_at_workspace():
+    run = build_job(script="print('hello from rank', __import__('os').environ.get('RANK'))\n")
+    cm = one(run, "core/v1:ConfigMap")
+    assert cm.inputs["metadata"]["name"] == "mnist-script" and cm.inputs["metadata"]["namespace"] == "research"
+    assert cm.inputs["data"]["train.py"].startswith("print(")
+    tj = one(run, ":TrainJob")
+    assert depends_on(run, tj, cm)
+    (view,) = pods_of(tj)
+    assert {"name": "script", "configMap": {"name": "mnist-script"}} in view.spec["volumes"]
+    (node,) = view.spec["containers"]
+    assert {"name": "script", "mountPath": "/workspace", "readOnly": True} in node["volumeMounts"]
+    assert validate_trainer(tj.inputs) == []
+
+
+def test_script_must_exist_and_stay_small(tmp_path):
+    from components.config import ConfigError, load_config
+
+    base = {"nodeGroups": {"system": {"role": "system", "instanceTypes": ["m6i.large"], "minSize": 1,
+                                       "maxSize": 2}},
+            "teams": {"research": {}}}
+    with pytest.raises(ConfigError, match="trainingJobs.j.script"):
+        load_config({**base, "trainingJobs": {"j": {"team": "research", "gpusPerNode": 0, "script": "nope.py"}}},
+                    stack="test", project_dir=str(tmp_path))
+    (tmp_path / "big.py").write_text("#" * (600 * 1024))
+    with pytest.raises(ConfigError, match="512 KiB"):
+        load_config({**base, "trainingJobs": {"j": {"team": "research", "gpusPerNode": 0, "script": "big.py"}}},
+                    stack="test", project_dir=str(tmp_path))
