@@ -193,6 +193,7 @@ def test_fsx_driver_is_the_managed_addon_where_offered(minor):
     run = run_addon(lambda t, cfg: FsxCsiDriver("fsx", FsxCsiDriverArgs(target=t)), kubernetes_version=minor)
     addon = run.one(EKS_ADDON, "fsx-aws-fsx-csi-driver")
     assert addon.inputs["addonVersion"] == versions.EKS_ADDONS["aws-fsx-csi-driver"].versions[minor]
+    assert "configurationValues" not in addon.inputs  # only keys the add-on schema is known to accept
     assert not [r for r in of_type(run, HELM_RELEASE) if r.name.startswith("fsx")]
     doc = statements(run.one("aws:iam/policy:Policy", "fsx-identity-policy").inputs["policy"])
     assert {a for s in doc.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} \
@@ -245,9 +246,15 @@ def test_lustre_persistent_2_single_subnet_customer_key(lustre):
 def test_lustre_ports_open_only_to_clients_and_itself(lustre):
     sg = lustre.one("aws:ec2/securityGroup:SecurityGroup", "lustre-sg")
     rules = of_type(lustre, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    got = {(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules}
-    sources = [*CLIENT_SGS, sg.id]
-    assert got == {(s, lo, hi) for s in sources for lo, hi in ((988, 988), (1018, 1023))}
+    ports = ((988, 988), (1018, 1023))
+    into_fs = {(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules
+               if r.inputs["securityGroupId"] == sg.id}
+    assert into_fs == {(s, lo, hi) for s in [*CLIENT_SGS, sg.id] for lo, hi in ports}
+    # ...and the clients admit the file system on the same ports (LNet connects both ways).
+    into_clients = {(r.inputs["securityGroupId"], r.inputs["fromPort"], r.inputs["toPort"]) for r in rules
+                    if r.inputs["securityGroupId"] != sg.id}
+    assert into_clients == {(c, lo, hi) for c in CLIENT_SGS for lo, hi in ports}
+    assert all(r.inputs["referencedSecurityGroupId"] == sg.id for r in rules if r.inputs["securityGroupId"] != sg.id)
     assert all("cidrIpv4" not in r.inputs and r.inputs["ipProtocol"] == "tcp" for r in rules)
 
 

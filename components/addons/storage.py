@@ -274,8 +274,9 @@ class FsxCsiDriver(pulumi.ComponentResource):
                                   policy=policy_json(scope.apply(iam.fsx_csi_policy)))
         self.managed = fsx_addon_offered(t.kubernetes_version)
         if self.managed:
-            self.driver = managed_addon(self, name, "aws-fsx-csi-driver", t, identity=identity,
-                                        configuration=values.csi_addon_configuration())
+            # Default configuration: the add-on's configuration schema for controller placement could not be
+            # verified, and a key it rejects fails the install. Its node plugin tolerates every taint by default.
+            self.driver = managed_addon(self, name, "aws-fsx-csi-driver", t, identity=identity)
         else:
             self.driver = helm_release(
                 self, name, "aws-fsx-csi-driver", t, namespace=PLATFORM_NAMESPACE,
@@ -340,6 +341,16 @@ class FsxLustre(pulumi.ComponentResource):
                 aws.vpc.SecurityGroupEgressRule(
                     f"{name}-out-{suffix}", security_group_id=sg, ip_protocol="tcp", from_port=low, to_port=high,
                     referenced_security_group_id=source, description="Lustre (LNet) to clients and peers",
+                    tags=tags, opts=child(self))
+
+        # LNet connections go both ways, so the clients' groups must admit the file system too (a
+        # missing client-side rule is the classic "mount hangs" failure).
+        for i, client in enumerate(args.client_security_group_ids):
+            for low, high in LUSTRE_PORTS:
+                suffix = f"{low}" if low == high else f"{low}-{high}"
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-client-{i}-in-{suffix}", security_group_id=client, ip_protocol="tcp", from_port=low,
+                    to_port=high, referenced_security_group_id=sg, description="Lustre (LNet) from FSx for Lustre",
                     tags=tags, opts=child(self))
 
         self.file_system = aws.fsx.LustreFileSystem(
