@@ -26,6 +26,7 @@ from components.conventions import PLATFORM_NAMESPACE
 class ClusterAutoscalerArgs:
     """Arguments for :class:`ClusterAutoscaler`."""
 
+    #: The cluster to install into; its Kubernetes minor picks the image tag.
     target: AddonTarget
 
 

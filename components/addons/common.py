@@ -24,7 +24,9 @@ RELEASE_TIMEOUT_SECONDS = 600
 class AddonTarget:
     """The cluster an add-on installs into and what it must wait for."""
 
+    #: Provides the Kubernetes provider, the workload-identity settings and pinned EKS add-ons.
     cluster: Cluster
+    #: Partition, region and account for ARNs.
     env: AwsEnv
     #: Kubernetes minor, for pinned EKS add-on builds and version-matched images.
     kubernetes_version: str

@@ -30,7 +30,9 @@ GPU_OPERATOR_NAMESPACE = "gpu-operator"
 class GpuStackArgs:
     """Arguments for :class:`GpuStack`."""
 
+    #: The cluster to install into and the node group to wait for.
     target: AddonTarget
+    #: Which stack (``gpuStack``; ``none`` creates no component at all).
     stack: Literal["device-plugin", "gpu-operator"]
     #: Node pools whose AMI runs its own device plugin (Bottlerocket NVIDIA).
     self_plugged_pools: Sequence[str] = field(default_factory=tuple)

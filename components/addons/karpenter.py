@@ -38,6 +38,7 @@ from components.nodegroups import NODE_MANAGED_POLICIES
 class KarpenterArgs:
     """Arguments for :class:`Karpenter`."""
 
+    #: The cluster to install into and the node group the controller runs on.
     target: AddonTarget
     #: vCPUs the ``cpu`` NodePool may hold in total.
     cpu_limit: int

@@ -27,6 +27,7 @@ from components.conventions import PLATFORM_NAMESPACE, child
 class LoadBalancerControllerArgs:
     """Arguments for :class:`LoadBalancerController`."""
 
+    #: The cluster to install into and the node group to wait for.
     target: AddonTarget
     #: VPC the load balancers go in (given explicitly: pods cannot read it from IMDS).
     vpc_id: pulumi.Input[str]

@@ -17,6 +17,7 @@ from components.conventions import PLATFORM_NAMESPACE
 class MetricsServerArgs:
     """Arguments for :class:`MetricsServer`."""
 
+    #: The cluster to install into and the node group to wait for.
     target: AddonTarget
 
 

@@ -79,6 +79,7 @@ class DataBucketArgs:
     protect: bool
     #: Days a replaced or deleted object version is kept (recovery window for overwritten checkpoints).
     noncurrent_version_days: int = 30
+    #: Tags for the bucket.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -140,7 +141,9 @@ class DataBucket(pulumi.ComponentResource):
 class EbsStorageArgs:
     """Arguments for :class:`EbsStorage`."""
 
+    #: The cluster to install into and the node group to wait for.
     target: AddonTarget
+    #: Tags for the key, the role and the add-on.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -180,7 +183,9 @@ class EbsStorage(pulumi.ComponentResource):
 class EfsStorageArgs:
     """Arguments for :class:`EfsStorage`."""
 
+    #: The cluster to install into and the node group to wait for.
     target: AddonTarget
+    #: VPC of the mount targets' security group.
     vpc_id: pulumi.Input[str]
     #: One mount target per subnet: every private subnet, so pods in any AZ mount locally.
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -188,6 +193,7 @@ class EfsStorageArgs:
     client_security_group_ids: Sequence[pulumi.Input[str]]
     #: Protect and retain the file system (and its key) on destroy; keep access points when claims go.
     protect: bool
+    #: Tags for every AWS resource created here.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -255,7 +261,9 @@ class EfsStorage(pulumi.ComponentResource):
 class FsxCsiDriverArgs:
     """Arguments for :class:`FsxCsiDriver`."""
 
+    #: The cluster to install into; its Kubernetes minor picks add-on or chart.
     target: AddonTarget
+    #: Tags for the role and policy.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -294,19 +302,25 @@ def fsx_addon_offered(kubernetes_version: str) -> bool:
 class FsxLustreArgs:
     """Arguments for :class:`FsxLustre`."""
 
+    #: Partition, region and account for the key policy.
     env: AwsEnv
     #: Cluster name, for names, tags and the key policy scope.
     cluster_name: str
+    #: VPC of the file system's security group.
     vpc_id: pulumi.Input[str]
     #: The one private subnet the file system lives in (Lustre is single-AZ).
     subnet_id: pulumi.Input[str]
     #: Security groups of the clients (cluster and nodes): the only sources of Lustre traffic.
     client_security_group_ids: Sequence[pulumi.Input[str]]
+    #: Storage capacity: 1200 or a multiple of 2400 GiB (validated by the config module).
     capacity_gib: int
+    #: MB/s per TiB: 125, 250, 500 or 1000.
     throughput_per_tib: int
     #: Data bucket to link (``datasets/`` and ``checkpoints/``).
     bucket_name: pulumi.Input[str]
+    #: Protect and retain the file system (and its key) on destroy.
     protect: bool
+    #: Tags for every AWS resource created here.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
