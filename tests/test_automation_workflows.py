@@ -160,6 +160,7 @@ def test_merges_to_main_deploy_dev_then_prod_behind_an_approval(deploy):
     dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
     assert dev["needs"] == "test" and prod["needs"] == "deploy-dev"
     assert prod["environment"] == "production" and dev["environment"] == "dev"
+    assert dev["if"] == prod["if"] == "github.ref == 'refs/heads/main'"  # also for runs started by hand
     runs = {w["stack-name"]: w for _, w, _ in pulumi_runs(deploy)}
     assert set(runs) == set(STACKS)
     for stack, with_ in runs.items():
