@@ -29,6 +29,9 @@ PACK_NAME = "mlplatform-guardrails"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 
 REGISTRY: list[Policy] = []
+#: Prefix of the diagnostic a rule reports when the resource's shape breaks it: the rule fails closed
+#: (a violation at its level) instead of crashing the whole preview.
+UNEVALUABLE = "the rule could not evaluate this resource (malformed input?)"
 #: name -> (area module, description, remediation, default level, kind) for docs and tests.
 METADATA: dict[str, "RuleMeta"] = {}
 
@@ -212,8 +215,13 @@ def resource_rule(
             ctx = Ctx(args.resource_type, args.name, args.urn, cfg, bool(getattr(args.opts, "protect", False)),
                       provider=to_plain(prov.props, unknown="marker") if prov is not None else {},
                       provider_type=prov.resource_type if prov is not None else "")
-            for message in fn(to_plain(args.props), ctx):
-                report(message)
+            try:
+                for message in fn(to_plain(args.props), ctx):
+                    report(message)
+            except _proxy.UnknownValueError:
+                raise  # pulumi-policy reports "can't run during preview" (advisory)
+            except Exception as exc:  # noqa: BLE001 - fail closed with a diagnostic, never crash the preview
+                report(f"{UNEVALUABLE}: {type(exc).__name__}: {exc}")
 
         policy = ResourceValidationPolicy(
             name=name,
@@ -276,8 +284,11 @@ def stack_rule(
     def deco(fn: Callable[[list[StackResource], Ctx], Iterable[tuple[str, Optional[str]]]]) -> Callable:
         def validate(args: Any, report: Callable) -> None:
             cfg = {**_defaults(config), **to_plain(args.get_config() or {}, unknown="marker")}
-            for message, urn in fn(_stack_view(args.resources), Ctx("", "", "", cfg)):
-                report(message, urn)
+            try:
+                for message, urn in fn(_stack_view(args.resources), Ctx("", "", "", cfg)):
+                    report(message, urn)
+            except Exception as exc:  # noqa: BLE001 - fail closed with a diagnostic, never crash the preview
+                report(f"{UNEVALUABLE}: {type(exc).__name__}: {exc}", None)
 
         policy = StackValidationPolicy(
             name=name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, conditions, flag, parse_doc, principals, statements
+from guardrails.common import as_list, conditions, flag, obj, parse_doc, principals, statements
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -32,7 +32,7 @@ def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
         return
     enc = props.get("encryptionConfig")
     configs = [e for e in as_list(enc) if isinstance(e, dict)]
-    if not any(((c.get("provider") or {}).get("keyArn")) and "secrets" in as_list(c.get("resources"))
+    if not any((obj(c.get("provider")).get("keyArn")) and "secrets" in as_list(c.get("resources"))
                for c in configs):
         yield "encryptionConfig does not encrypt the \"secrets\" resource with a KMS key"
 
@@ -133,7 +133,7 @@ def eks_deletion_protection(props: dict, ctx: Ctx) -> Iterable[str]:
 )
 def eks_access_entries_only(props: dict, ctx: Ctx) -> Iterable[str]:
     mode = props.get("authenticationMode") if ctx.type == EKS_CLUSTER \
-        else (props.get("accessConfig") or {}).get("authenticationMode")
+        else obj(props.get("accessConfig")).get("authenticationMode")
     allowed = [str(m) for m in ctx.config.get("allowedModes") or []]
     if str(mode or "CONFIG_MAP") not in allowed:
         yield f"authentication mode is {mode or 'unset (CONFIG_MAP)'}, not one of {', '.join(allowed)}"

@@ -10,8 +10,14 @@ import re
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from guardrails._meta import is_unknown
+from guardrails.podspecs import kind_of
 
 # --------------------------------------------------------------------------- plain values
+
+
+def obj(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is an object, else ``{}``: rules read odd shapes as absent instead of crashing."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def as_list(value: Any) -> list:
@@ -176,11 +182,11 @@ def tag_map(value: Any) -> dict[str, Any]:
 
 
 def annotations(meta: Any) -> dict[str, Any]:
-    return dict((meta or {}).get("annotations") or {}) if isinstance(meta, Mapping) else {}
+    return dict(obj(obj(meta).get("annotations")))
 
 
 def labels(meta: Any) -> dict[str, Any]:
-    return dict((meta or {}).get("labels") or {}) if isinstance(meta, Mapping) else {}
+    return dict(obj(obj(meta).get("labels")))
 
 
 def helm_chart_name(chart: Any) -> str:
@@ -232,8 +238,6 @@ def k8s_group(resource_type: str, props: Mapping[str, Any]) -> str:
 
 
 def is_karpenter(resource_type: str, props: Mapping[str, Any], kind: str) -> bool:
-    from guardrails.podspecs import kind_of
-
     return resource_type.startswith("kubernetes:") and kind_of(resource_type, props) == kind \
         and k8s_group(resource_type, props) in ("karpenter.sh", "karpenter.k8s.aws")
 
@@ -311,28 +315,28 @@ class NodeGroupView:
             types = [str(t) for t in as_list(props.get("instanceTypes"))]
             taints = [(str(t.get("key")), normalize_effect(t.get("effect")))
                       for t in as_list(props.get("taints")) if isinstance(t, Mapping)]
-            max_size = to_int((props.get("scalingConfig") or {}).get("maxSize"))
+            max_size = to_int(obj(props.get("scalingConfig")).get("maxSize"))
         elif resource_type in SELF_MANAGED_GROUPS or resource_type == "eks:index:Cluster":
             opts: Mapping[str, Any] = {}
             if resource_type == "eks:index:Cluster":
                 if flag(props.get("skipDefaultNodeGroup")) is True:
                     return None
                 # The default node group takes nodeGroupOptions over the cluster's own node arguments.
-                opts = props.get("nodeGroupOptions") or {}
+                opts = obj(props.get("nodeGroupOptions"))
 
             def get(key: str) -> Any:
                 return opts.get(key) if key in opts else props.get(key)
 
             types = [str(get("instanceType") or PULUMI_EKS_DEFAULT_INSTANCE)]
-            raw = get("taints") or {}
-            taints = [(str(k), normalize_effect((v or {}).get("effect"))) for k, v in raw.items()] \
+            raw = obj(get("taints"))
+            taints = [(str(k), normalize_effect(obj(v).get("effect"))) for k, v in raw.items()] \
                 if isinstance(raw, Mapping) else []
             ms = get("maxSize")
             max_size = to_int(ms) if ms is not None else PULUMI_EKS_DEFAULT_MAX_SIZE
             gpu = any(is_gpu_instance(t) for t in types) or flag(get("gpu")) is True or gpu_ami(get("amiType"))
             return cls(types, gpu, max_size, taints)
         elif resource_type == "aws:autoscaling/group:Group":
-            lt = ((props.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {})
+            lt = obj(obj(props.get("mixedInstancesPolicy")).get("launchTemplate"))
             types = [str(o.get("instanceType")) for o in as_list(lt.get("overrides"))
                      if isinstance(o, Mapping) and o.get("instanceType")]
             taints = []

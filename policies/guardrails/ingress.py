@@ -10,7 +10,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import annotations
+from guardrails.common import annotations, obj
 from guardrails.podspecs import kind_of
 
 K8S = ("kubernetes:",)
@@ -24,7 +24,7 @@ INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
 def is_load_balancer_service(resource_type: str, props: Mapping[str, Any]) -> bool:
-    return kind_of(resource_type, props) == "Service" and (props.get("spec") or {}).get("type") == "LoadBalancer"
+    return kind_of(resource_type, props) == "Service" and obj(props.get("spec")).get("type") == "LoadBalancer"
 
 
 def is_alb_ingress(resource_type: str, props: Mapping[str, Any], classes: Iterable[str] = ("alb",)) -> bool:
@@ -32,7 +32,7 @@ def is_alb_ingress(resource_type: str, props: Mapping[str, Any], classes: Iterab
     controller owns the default class)."""
     if kind_of(resource_type, props) != "Ingress":
         return False
-    cls = (props.get("spec") or {}).get("ingressClassName") or annotations(props.get("metadata")).get(INGRESS_CLASS_ANNOTATION)
+    cls = obj(props.get("spec")).get("ingressClassName") or annotations(props.get("metadata")).get(INGRESS_CLASS_ANNOTATION)
     return not cls or cls in set(classes)
 
 
@@ -99,7 +99,7 @@ def external_endpoints_use_tls(props: dict, ctx: Ctx) -> Iterable[str]:
                                                       and any(str(k).startswith(ALB) for k in ann)):
         if ann.get(f"{ALB}scheme") != "internet-facing" and ann.get(EXPOSURE) != "external":
             return
-        if not ann.get(f"{ALB}certificate-arn") and not (props.get("spec") or {}).get("tls"):
+        if not ann.get(f"{ALB}certificate-arn") and not obj(props.get("spec")).get("tls"):
             yield f"internet-facing Ingress without {ALB}certificate-arn (or spec.tls)"
         ports = _listen_ports(ann.get(f"{ALB}listen-ports"))
         if not any(isinstance(p, Mapping) and "HTTPS" in p for p in ports):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Optional
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, cidr_within, flag, is_world, to_int
+from guardrails.common import as_list, cidr_within, flag, is_world, obj, to_int
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -26,7 +26,7 @@ AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
 )
 def eks_private_endpoint(props: dict, ctx: Ctx) -> Iterable[str]:
     value = props.get("endpointPrivateAccess") if ctx.type == EKS_CLUSTER \
-        else (props.get("vpcConfig") or {}).get("endpointPrivateAccess")
+        else obj(props.get("vpcConfig")).get("endpointPrivateAccess")
     if flag(value) is not True:
         yield ("the private API endpoint is off (endpointPrivateAccess is not true; both pulumi-eks and EKS "
                "default it to false)")
@@ -46,7 +46,7 @@ def eks_private_endpoint(props: dict, ctx: Ctx) -> Iterable[str]:
     },
 )
 def eks_public_endpoint_restricted(props: dict, ctx: Ctx) -> Iterable[str]:
-    src = props if ctx.type == EKS_CLUSTER else (props.get("vpcConfig") or {})
+    src = props if ctx.type == EKS_CLUSTER else obj(props.get("vpcConfig"))
     # Both pulumi-eks and EKS default the public endpoint to on.
     if flag(src.get("endpointPublicAccess")) is False:
         return

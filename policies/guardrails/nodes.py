@@ -20,6 +20,7 @@ from guardrails.common import (
     flag,
     is_karpenter,
     normalize_effect,
+    obj,
     to_int,
 )
 
@@ -69,7 +70,7 @@ def imdsv2_required(props: dict, ctx: Ctx) -> Iterable[str]:
     max_hops = int(ctx.config.get("maxHopLimit", 1))
     t = ctx.type
     if t in (LAUNCH_TEMPLATE, INSTANCE, LAUNCH_CONFIGURATION):
-        yield from _imds_problems(props.get("metadataOptions") or {}, max_hops, "metadataOptions")
+        yield from _imds_problems(obj(props.get("metadataOptions")), max_hops, "metadataOptions")
     elif t in MANAGED_GROUPS:
         if not props.get("launchTemplate"):
             yield ("no launchTemplate: the template EKS generates does not require IMDSv2 with hop limit 1; "
@@ -82,7 +83,7 @@ def imdsv2_required(props: dict, ctx: Ctx) -> Iterable[str]:
                    f"or acknowledge with allowSelfManagedDefaults")
     elif t.startswith("kubernetes:") and is_karpenter(t, props, "EC2NodeClass"):
         # Karpenter's defaults are httpTokens required and hop limit 1; only explicit weakening is a violation.
-        meta = dig(props, "spec", "metadataOptions") or {}
+        meta = obj(dig(props, "spec", "metadataOptions"))
         if meta.get("httpTokens") not in (None, "required"):
             yield f"spec.metadataOptions.httpTokens is {meta.get('httpTokens')}, not \"required\""
         hops = to_int(meta.get("httpPutResponseHopLimit"))
@@ -98,7 +99,7 @@ def imdsv2_required(props: dict, ctx: Ctx) -> Iterable[str]:
     types=MANAGED_GROUPS,
 )
 def node_ssh_restricted(props: dict, ctx: Ctx) -> Iterable[str]:
-    remote = props.get("remoteAccess") or {}
+    remote = obj(props.get("remoteAccess"))
     if remote.get("ec2SshKey") and not as_list(remote.get("sourceSecurityGroupIds")):
         yield "remoteAccess has an ec2SshKey but no sourceSecurityGroupIds: EKS opens SSH to the whole internet"
 
@@ -129,7 +130,7 @@ def encrypted_root_volumes(props: dict, ctx: Ctx) -> Iterable[str]:
     if t == LAUNCH_TEMPLATE:
         yield from _ebs_mappings(props.get("blockDeviceMappings"), "blockDeviceMappings")
     elif t in (INSTANCE, LAUNCH_CONFIGURATION):
-        if flag((props.get("rootBlockDevice") or {}).get("encrypted")) is not True:
+        if flag(obj(props.get("rootBlockDevice")).get("encrypted")) is not True:
             yield "rootBlockDevice is not encrypted"
         for i, d in enumerate(as_list(props.get("ebsBlockDevices"))):
             if isinstance(d, dict) and flag(d.get("encrypted")) is not True:
@@ -158,7 +159,7 @@ def gpu_nodes_tainted(props: dict, ctx: Ctx) -> Iterable[str]:
     if ctx.type.startswith("kubernetes:"):
         if not is_karpenter(ctx.type, props, "NodePool"):
             return
-        tpl = dig(props, "spec", "template", "spec") or {}
+        tpl = obj(dig(props, "spec", "template", "spec"))
         if not NodePoolScope(tpl.get("requirements")).allows_gpu:
             return
         taints = [(str(t.get("key")), normalize_effect(t.get("effect")))

@@ -42,10 +42,11 @@ class PodView:
     inherits: frozenset = frozenset()
 
     def containers(self, init: bool = True) -> list[Mapping[str, Any]]:
-        out = list(self.spec.get("containers") or [])
-        if init:
-            out += list(self.spec.get("initContainers") or [])
-        return out
+        def listed(key: str) -> list[Mapping[str, Any]]:
+            value = self.spec.get(key)
+            return [c for c in value if isinstance(c, Mapping)] if isinstance(value, list) else []
+
+        return listed("containers") + (listed("initContainers") if init else [])
 
 
 def kind_of(resource_type: str, props: Mapping[str, Any]) -> str:
@@ -71,28 +72,37 @@ def _get(obj: Any, *path: Any) -> Any:
     return cur
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list field; anything else (a malformed field) holds none."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
 def _template(tpl: Any, where: str) -> Optional[PodView]:
     if not isinstance(tpl, Mapping) or not isinstance(tpl.get("spec"), Mapping):
         return None
-    return PodView(where + ".spec", tpl.get("metadata") or {}, tpl["spec"])
+    return PodView(where + ".spec", _mapping(tpl.get("metadata")), tpl["spec"])
 
 
 def trainjob_pod(props: Mapping[str, Any]) -> PodView:
     """The effective trainer pod of a TrainJob: trainer fields plus every runtime patch for the node job."""
-    trainer = _get(props, "spec", "trainer") or {}
+    trainer = _mapping(_get(props, "spec", "trainer"))
     pod_spec: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     containers: dict[str, dict] = {}
-    for patch in _get(props, "spec", "runtimePatches") or []:
-        for rj in _get(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []:
-            pod = _get(rj, "template", "spec", "template") or {}
-            meta = pod.get("metadata") or {}
+    for patch in _items(_get(props, "spec", "runtimePatches")):
+        for rj in _items(_get(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs")):
+            pod = _mapping(_get(rj, "template", "spec", "template"))
+            meta = _mapping(pod.get("metadata"))
             for key in ("labels", "annotations"):
-                metadata.setdefault(key, {}).update(meta.get(key) or {})
-            for key, value in (pod.get("spec") or {}).items():
+                metadata.setdefault(key, {}).update(_mapping(meta.get(key)))
+            for key, value in _mapping(pod.get("spec")).items():
                 if key == "containers":
-                    for c in value or []:
-                        containers.setdefault(c.get("name", ""), {}).update(c)
+                    for c in _items(value):
+                        containers.setdefault(str(c.get("name", "")), {}).update(c)
                 else:
                     pod_spec[key] = value
     node = containers.setdefault(TRAINER_CONTAINER, {"name": TRAINER_CONTAINER})
@@ -109,7 +119,7 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodV
     kind = kind_of(resource_type, props)
     if kind == "Pod":
         if isinstance(props.get("spec"), Mapping):
-            yield PodView("spec", props.get("metadata") or {}, props["spec"])
+            yield PodView("spec", _mapping(props.get("metadata")), props["spec"])
     elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
         view = _template(_get(props, "spec", "template"), "spec.template")
         if view:
@@ -119,12 +129,12 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodV
         if view:
             yield view
     elif kind == "PyTorchJob":
-        for role, replica in (_get(props, "spec", "pytorchReplicaSpecs") or {}).items():
+        for role, replica in _mapping(_get(props, "spec", "pytorchReplicaSpecs")).items():
             view = _template(_get(replica, "template"), f"spec.pytorchReplicaSpecs.{role}.template")
             if view:
                 yield view
     elif kind in ("TrainingRuntime", "ClusterTrainingRuntime"):
-        for i, rj in enumerate(_get(props, "spec", "template", "spec", "replicatedJobs") or []):
+        for i, rj in enumerate(_items(_get(props, "spec", "template", "spec", "replicatedJobs"))):
             where = f"spec.template.spec.replicatedJobs[{i}].template.spec.template"
             view = _template(_get(rj, "template", "spec", "template"), where)
             if view:

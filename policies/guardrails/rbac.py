@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list
+from guardrails.common import as_list, obj
 from guardrails.podspecs import kind_of
 
 K8S = ("kubernetes:",)
@@ -55,7 +55,7 @@ def rbac_no_cluster_admin_binding(props: dict, ctx: Ctx) -> Iterable[str]:
     kind = _rbac_kind(ctx, props)
     if kind not in BINDING_KINDS:
         return
-    ref = props.get("roleRef") or {}
+    ref = obj(props.get("roleRef"))
     if ref.get("kind", "ClusterRole") != "ClusterRole" or ref.get("name") not in set(ctx.config.get("adminRoles") or []):
         return
     for s in as_list(props.get("subjects")):

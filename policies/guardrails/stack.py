@@ -21,6 +21,7 @@ from guardrails.common import (
     is_gpu_instance,
     is_karpenter,
     labels,
+    obj,
     quantity,
     tag_map,
 )
@@ -248,15 +249,15 @@ def node_groups_in_private_subnets(resources: list[StackResource], ctx: Ctx) -> 
 
 # --------------------------------------------------------------------------- tenancy
 
-def _in_namespace(stack: Stack, obj: StackResource, ns: StackResource, ns_name: Any) -> bool:
-    value = (obj.props.get("metadata") or {}).get("namespace")
+def _in_namespace(stack: Stack, item: StackResource, ns: StackResource, ns_name: Any) -> bool:
+    value = obj(item.props.get("metadata")).get("namespace")
     if isinstance(value, str) and not is_unknown(value):
         return value == ns_name
-    return ns.urn in obj.property_dependencies.get("metadata", ()) or ns.urn in obj.dependencies
+    return ns.urn in item.property_dependencies.get("metadata", ()) or ns.urn in item.dependencies
 
 
 def _default_deny(policy: StackResource) -> bool:
-    spec = policy.props.get("spec") or {}
+    spec = obj(policy.props.get("spec"))
     selector = spec.get("podSelector")
     if not isinstance(selector, Mapping) or any(selector.get(k) for k in ("matchLabels", "matchExpressions")):
         return False
@@ -280,7 +281,7 @@ def team_namespace_guardrails(resources: list[StackResource], ctx: Ctx) -> Itera
     for ns in objects:
         if kind_of(ns.type, ns.props) != "Namespace" or label not in labels(ns.props.get("metadata")):
             continue
-        name = (ns.props.get("metadata") or {}).get("name")
+        name = obj(ns.props.get("metadata")).get("name")
         name = name if isinstance(name, str) and name and not is_unknown(name) else ns.name
         inside = [o for o in objects if o is not ns and _in_namespace(stack, o, ns, name)]
         kinds = {kind_of(o.type, o.props) for o in inside}
@@ -369,7 +370,7 @@ def s3_buckets_block_public_access(resources: list[StackResource], ctx: Ctx) -> 
 # --------------------------------------------------------------------------- GPU capacity
 
 def _launch_template_types(stack: Stack, asg: StackResource) -> list[str]:
-    lt = asg.props.get("launchTemplate") or {}
+    lt = obj(asg.props.get("launchTemplate"))
     templates, _ = stack.resolve(asg, "launchTemplate", lt.get("id") if isinstance(lt, Mapping) else None,
                                  ("aws:ec2/launchTemplate:LaunchTemplate",))
     return [str(t.props.get("instanceType")) for t in templates if t.props.get("instanceType")]
@@ -398,7 +399,7 @@ def gpu_capacity_total(resources: list[StackResource], ctx: Ctx) -> Iterable[tup
         if r.type.startswith("kubernetes:"):
             if is_karpenter(r.type, r.props, "NodePool") and \
                     NodePoolScope(dig(r.props, "spec", "template", "spec", "requirements")).allows_gpu:
-                limit = quantity((dig(r.props, "spec", "limits") or {}).get("nvidia.com/gpu"))
+                limit = quantity(obj(dig(r.props, "spec", "limits")).get("nvidia.com/gpu"))
                 if limit is None:
                     unbounded.append(_label(r))
                 else:

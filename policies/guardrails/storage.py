@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import flag, tag_map
+from guardrails.common import flag, obj, tag_map
 from guardrails.podspecs import kind_of
 
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
@@ -28,7 +28,7 @@ def storageclass_ebs_encrypted(props: dict, ctx: Ctx) -> Iterable[str]:
         return
     if str(props.get("provisioner") or "") not in EBS_PROVISIONERS:
         return
-    if flag((props.get("parameters") or {}).get("encrypted")) is not True:
+    if flag(obj(props.get("parameters")).get("encrypted")) is not True:
         yield f"{props.get('provisioner')} StorageClass without parameters.encrypted: \"true\""
 
 

@@ -17,6 +17,7 @@ from guardrails.common import (
     instance_family,
     is_gpu_instance,
     is_karpenter,
+    obj,
     quantity,
     tag_map,
     to_int,
@@ -139,7 +140,7 @@ def gpu_node_limits(props: dict, ctx: Ctx) -> Iterable[str]:
         if not NodePoolScope(dig(props, "spec", "template", "spec", "requirements")).allows_gpu:
             return
         cap = int(ctx.config.get("maxGpusPerNodePool", 64))
-        limit = quantity((dig(props, "spec", "limits") or {}).get("nvidia.com/gpu"))
+        limit = quantity(obj(dig(props, "spec", "limits")).get("nvidia.com/gpu"))
         if limit is None:
             yield "the GPU NodePool sets no spec.limits[\"nvidia.com/gpu\"]: its GPU count is unbounded"
         elif limit > cap:

@@ -11,7 +11,7 @@ import fnmatch
 from typing import Any, Iterable, Mapping, Optional
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import annotations, as_list, flag, quantity, to_int
+from guardrails.common import annotations, as_list, flag, obj, quantity, to_int
 from guardrails.podspecs import SERVING_KINDS, PodView, kind_of, pod_templates
 
 K8S = ("kubernetes:",)
@@ -42,8 +42,8 @@ def _name(c: Mapping[str, Any]) -> str:
     return str(c.get("name") or "?")
 
 
-def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    return obj.get("securityContext") or {}
+def _sc(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj(item.get("securityContext"))
 
 
 def _where(pod: PodView, c: Mapping[str, Any]) -> str:
@@ -91,7 +91,7 @@ def no_host_path_volumes(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
         for v in as_list(pod.spec.get("volumes")):
             if isinstance(v, Mapping) and v.get("hostPath") is not None:
-                path = (v.get("hostPath") or {}).get("path")
+                path = obj(v.get("hostPath")).get("path")
                 yield f"{pod.where} mounts hostPath {path!r} as volume {v.get('name')!r}"
 
 
@@ -148,7 +148,7 @@ def drop_all_capabilities(props: dict, ctx: Ctx) -> Iterable[str]:
     allowed = {_cap(c) for c in ctx.config.get("allowedCapabilities") or []}
     for pod in pod_templates(ctx.type, props):
         for c in pod.containers():
-            caps = _sc(c).get("capabilities") or {}
+            caps = obj(_sc(c).get("capabilities"))
             if "ALL" not in {_cap(x) for x in as_list(caps.get("drop"))}:
                 yield f"{_where(pod, c)} does not drop ALL capabilities"
             extra = sorted({_cap(x) for x in as_list(caps.get("add"))} - allowed)
@@ -164,9 +164,9 @@ def drop_all_capabilities(props: dict, ctx: Ctx) -> Iterable[str]:
 )
 def seccomp_runtime_default(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
-        pod_type = (_sc(pod.spec).get("seccompProfile") or {}).get("type")
+        pod_type = obj(_sc(pod.spec).get("seccompProfile")).get("type")
         for c in pod.containers():
-            c_type = (_sc(c).get("seccompProfile") or {}).get("type")
+            c_type = obj(_sc(c).get("seccompProfile")).get("type")
             effective = c_type if c_type is not None else pod_type
             if effective not in ("RuntimeDefault", "Localhost"):
                 yield f"{_where(pod, c)} runs with seccomp profile {effective or 'unset (Unconfined)'}"
@@ -196,8 +196,8 @@ def read_only_root_filesystem(props: dict, ctx: Ctx) -> Iterable[str]:
 def resource_requests_and_limits(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
         for c in pod.containers():
-            res = c.get("resources") or {}
-            req, lim = res.get("requests") or {}, res.get("limits") or {}
+            res = obj(c.get("resources"))
+            req, lim = obj(res.get("requests")), obj(res.get("limits"))
             missing = [f"{kind}.{r}" for kind, block in (("requests", req), ("limits", lim))
                        for r in ("cpu", "memory") if block.get(r) in (None, "")]
             if missing:
@@ -269,8 +269,8 @@ def approved_registries_and_pinned_tags(props: dict, ctx: Ctx) -> Iterable[str]:
 
 def _uses_gpu(pod: PodView) -> bool:
     for c in pod.containers():
-        res = c.get("resources") or {}
-        for block in (res.get("requests") or {}, res.get("limits") or {}):
+        res = obj(c.get("resources"))
+        for block in (obj(res.get("requests")), obj(res.get("limits"))):
             q = quantity(block.get(GPU_RESOURCE))
             if q:
                 return True
@@ -358,7 +358,7 @@ def no_default_namespace(props: dict, ctx: Ctx) -> Iterable[str]:
         return
     if kind in CLUSTER_SCOPED_KINDS or kind in set(ctx.config.get("extraClusterScopedKinds") or []):
         return
-    ns = (props.get("metadata") or {}).get("namespace")
+    ns = obj(props.get("metadata")).get("namespace")
     if not ns:
         yield f"{kind} has no metadata.namespace, so it lands in the provider's default namespace"
     elif ns == "default":
