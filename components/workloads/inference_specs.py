@@ -184,7 +184,8 @@ def hpa_spec(e: Endpoint, deployment_name: str) -> dict:
     if c.customMetric:
         # Needs a custom-metrics adapter (e.g. prometheus-adapter) serving this per-pod metric.
         metrics.append({"type": "Pods", "pods": {
-            "metric": {"name": c.customMetric}, "target": {"type": "AverageValue", "averageValue": c.customMetricTarget}}})
+            "metric": {"name": c.customMetric},
+            "target": {"type": "AverageValue", "averageValue": c.customMetricTarget}}})
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name},
         "minReplicas": c.replicas,
