@@ -249,11 +249,17 @@ def node_groups_in_private_subnets(resources: list[StackResource], ctx: Ctx) -> 
 
 # --------------------------------------------------------------------------- tenancy
 
-def _in_namespace(stack: Stack, item: StackResource, ns: StackResource, ns_name: Any) -> bool:
-    value = obj(item.props.get("metadata")).get("namespace")
-    if isinstance(value, str) and not is_unknown(value):
-        return value == ns_name
-    return ns.urn in item.property_dependencies.get("metadata", ()) or ns.urn in item.dependencies
+def _namespace_index(objects: list[StackResource]) -> tuple[dict[str, list[StackResource]], list[StackResource]]:
+    """Objects grouped by their known ``metadata.namespace``, and those whose namespace is not known yet."""
+    known: dict[str, list[StackResource]] = {}
+    pending: list[StackResource] = []
+    for o in objects:
+        value = obj(o.props.get("metadata")).get("namespace")
+        if isinstance(value, str) and value and not is_unknown(value):
+            known.setdefault(value, []).append(o)
+        elif is_unknown(value):
+            pending.append(o)
+    return known, pending
 
 
 def _default_deny(policy: StackResource) -> bool:
@@ -275,15 +281,17 @@ def _default_deny(policy: StackResource) -> bool:
                           "description": "Namespace label that marks a team namespace."}},
 )
 def team_namespace_guardrails(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
-    stack = Stack(resources)
     label = str(ctx.config.get("teamLabel") or "mlplatform.io/team")
     objects = [r for r in resources if r.type.startswith("kubernetes:")]
+    known, pending = _namespace_index(objects)
     for ns in objects:
         if kind_of(ns.type, ns.props) != "Namespace" or label not in labels(ns.props.get("metadata")):
             continue
         name = obj(ns.props.get("metadata")).get("name")
         name = name if isinstance(name, str) and name and not is_unknown(name) else ns.name
-        inside = [o for o in objects if o is not ns and _in_namespace(stack, o, ns, name)]
+        # In preview a namespace reference may be unknown: the object then depends on the Namespace resource.
+        inside = known.get(name, []) + [o for o in pending if ns.urn in o.property_dependencies.get("metadata", ())
+                                        or ns.urn in o.dependencies]
         kinds = {kind_of(o.type, o.props) for o in inside}
         missing = [k for k in ("ResourceQuota", "LimitRange") if k not in kinds]
         if not any(kind_of(o.type, o.props) == "NetworkPolicy" and _default_deny(o) for o in inside):
