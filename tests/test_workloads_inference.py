@@ -195,3 +195,22 @@ def test_policy_pack_flags_an_external_load_balancer_that_skips_the_conventions(
             "alb.ingress.kubernetes.io/scheme": "internet-facing"}}, spec={"ingressClassName": "alb"})
     got = names(verdicts(run_component(body)))
     assert {"load-balancers-internal", "external-endpoints-use-tls", "load-balancers-depend-on-controller"} <= got
+
+
+def test_fargate_endpoint_uses_irsa_because_fargate_has_no_pod_identity_agent(emb):
+    from tests.helpers import of_type
+    from tests.workload_helpers import ISSUER
+
+    assert not of_type(emb, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    (role,) = by_suffix(emb, "iam/role:Role")
+    cond = policy_doc(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert cond[f"{ISSUER}:sub"] == "system:serviceaccount:inference:embeddings-server"
+    sa = one(emb, ":ServiceAccount")
+    assert sa.inputs["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role.outputs["arn"]}
+
+
+def test_node_placed_endpoint_follows_the_stack_identity_mode(llm):
+    from tests.helpers import of_type
+
+    (assoc,) = of_type(llm, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("serving", "llm-server")

@@ -79,6 +79,9 @@ class InferenceService(pulumi.ComponentResource):
                 policy_json=iam.policy_document(iam.s3_prefix_statements(args.data_bucket_arn,
                                                                          read=[cfg.modelPrefix])),
                 labels=pods.labels(ep_name, ns), depends_on=list(args.depends_on),
+                # EKS Pod Identity needs its agent DaemonSet on the node, and Fargate runs no DaemonSets:
+                # Fargate pods get their role through IRSA whatever the stack-wide mode.
+                mode="irsa" if cfg.placement == "fargate" else None,
             ),
             opts=child(self),
         )
