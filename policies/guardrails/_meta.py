@@ -164,6 +164,8 @@ def to_plain(value: Any, *, unknown: str = "raise", _path: Optional[list] = None
     """
     path = _path or []
     value = _raw(value)
+    if isinstance(value, str) or value is None or isinstance(value, (bool, int, float)):
+        return UNKNOWN if unknown != "raise" and isinstance(value, str) and value in _SENTINELS else value
     if isinstance(value, Mapping):
         pairs = dict.items(value) if isinstance(value, dict) else ((k, value[k]) for k in value)
         data = {k: to_plain(v, unknown=unknown, _path=path + [k]) for k, v in pairs}
