@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy_helpers import TAGS, Case, case_id, res, run_case
+from tests.policy_helpers import TAGS, Case, case_id, k8s, res, run_case
 
 EKS = "eks:index:Cluster"
 AWS_EKS = "aws:eks/cluster:Cluster"
@@ -19,6 +19,11 @@ def eks_cluster(name="c", **kw):
 
 def aws_cluster(name="c", **vpc):
     return res(AWS_EKS, name, {"version": "1.35", "roleArn": "arn:aws:iam::1:role/r", "vpcConfig": vpc, "tags": TAGS})
+
+
+def nodeclass(**spec):
+    return k8s("karpenter.k8s.aws/v1", "EC2NodeClass", "default", namespace=None,
+               spec={"role": "r", "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "c"}}], **spec})
 
 
 def sg(name, *ingress):
@@ -105,6 +110,8 @@ CASES = [
          res("eks:index:NodeGroupV2", "ng-ok", {"cluster": "c", "nodeAssociatePublicIpAddress": False}),
          label="nodegroupv2-false"),
     Case("node-subnets-no-public-ip", False, eks_cluster(), label="cluster-skips-default-ng"),
+    Case("node-subnets-no-public-ip", True, nodeclass(associatePublicIPAddress=True), label="karpenter-nodeclass"),
+    Case("node-subnets-no-public-ip", False, nodeclass(), label="karpenter-nodeclass-default"),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Optional
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, cidr_within, flag, is_world, obj, to_int
+from guardrails.common import as_list, cidr_within, flag, is_karpenter, is_world, obj, to_int
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -130,10 +130,11 @@ def no_admin_ports_open_to_world(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Set mapPublicIpOnLaunch=false on subnets (NAT gateways and load balancers get their addresses "
                 "explicitly), associatePublicIpAddress=false on launch templates/instances, and "
                 "nodeAssociatePublicIpAddress=false on pulumi-eks NodeGroupV2/NodeGroup/Cluster (NodeGroupV2 "
-                "defaults it to true).",
+                "defaults it to true); leave spec.associatePublicIPAddress unset or false on Karpenter EC2NodeClasses.",
     types=("aws:ec2/subnet:Subnet", "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance",
            "aws:ec2/launchConfiguration:LaunchConfiguration", "eks:index:NodeGroupV2", "eks:index:NodeGroup",
            EKS_CLUSTER),
+    type_prefixes=("kubernetes:",),
 )
 def node_subnets_no_public_ip(props: dict, ctx: Ctx) -> Iterable[str]:
     t = ctx.type
@@ -147,6 +148,10 @@ def node_subnets_no_public_ip(props: dict, ctx: Ctx) -> Iterable[str]:
     elif t in ("aws:ec2/instance:Instance", "aws:ec2/launchConfiguration:LaunchConfiguration"):
         if flag(props.get("associatePublicIpAddress")) is True:
             yield "the instance associates a public IP address"
+    elif t.startswith("kubernetes:"):
+        if is_karpenter(t, props, "EC2NodeClass") and \
+                flag(obj(props.get("spec")).get("associatePublicIPAddress")) is True:
+            yield "the EC2NodeClass asks for public IP addresses (spec.associatePublicIPAddress=true)"
     elif t == EKS_CLUSTER:
         # Only the default node group uses this flag; a cluster that skips it launches no nodes itself.
         if flag(props.get("skipDefaultNodeGroup")) is not True and flag(props.get("nodeAssociatePublicIpAddress")) is not False:
