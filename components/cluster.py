@@ -160,6 +160,22 @@ class Cluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(self.eks.kubeconfig_json)
         self.cluster_security_group_id = self.eks.eks_cluster.vpc_config.cluster_security_group_id
         self.node_security_group_id = self.eks.node_security_group_id
+        # Nodes carry only the node SG (see nodegroups.py); Fargate pods and the control plane
+        # carry the EKS-managed cluster SG. Open the two to each other so Fargate pods reach
+        # CoreDNS on nodes and nodes reach Fargate-hosted services.
+        for direction, (sg, peer) in {
+            "nodes-from-cluster-sg": (self.node_security_group_id, self.cluster_security_group_id),
+            "cluster-sg-from-nodes": (self.cluster_security_group_id, self.node_security_group_id),
+        }.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{direction}",
+                security_group_id=sg,
+                referenced_security_group_id=peer,
+                ip_protocol="-1",
+                description=f"All traffic: {direction.replace('-', ' ')}",
+                tags=tags,
+                opts=child(self),
+            )
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -214,8 +230,7 @@ class Cluster(pulumi.ComponentResource):
                 api_version="crd.k8s.amazonaws.com/v1alpha1",
                 kind="ENIConfig",
                 metadata={"name": az_name},
-                spec={"subnet": subnet_id,
-                      "securityGroups": [self.cluster_security_group_id, self.node_security_group_id]},
+                spec={"subnet": subnet_id, "securityGroups": [self.node_security_group_id]},
                 opts=child(self, provider=self.provider, depends_on=[vpc_cni]),
             )
             self.networking_ready.append(eni)

@@ -113,7 +113,10 @@ class NodeGroups(pulumi.ComponentResource):
 
     def _launch_template(self, name: str, pool: str, cfg: NodeGroupConfig, tags: dict, args: NodeGroupsArgs,
                          placement_group: Optional[aws.ec2.PlacementGroup]) -> aws.ec2.LaunchTemplate:
-        sgs = [args.cluster.cluster_security_group_id, args.cluster.node_security_group_id]
+        # Only the node security group: the EKS-managed cluster SG carries the same
+        # kubernetes.io/cluster/<name> tag, and the Load Balancer Controller refuses an ENI
+        # with two such groups ("expected exactly one"). Cluster.py opens node <-> cluster SG.
+        sgs = [args.cluster.node_security_group_id]
         efa = cfg.efa
         lt = aws.ec2.LaunchTemplate(
             f"{name}-{pool}-lt",

@@ -125,3 +125,14 @@ def test_kubeconfig_output_is_secret():
     from automation.offline.monitor import secret_paths
     assert secret_paths(run.stack_outputs) == ["kc"]
     assert json.loads(run.outputs["kc"])["clusters"][0]["cluster"]["server"].startswith("https://")
+
+
+def test_node_and_cluster_security_groups_open_to_each_other():
+    run = build()
+    c = eks_inputs(run).outputs
+    node_sg = c["nodeSecurityGroupId"]
+    eks_sg = next(r.state["vpcConfig"]["clusterSecurityGroupId"] for r in run.monitor.resources.values()
+                  if "aws:eks/cluster:Cluster" in r.urn)
+    rules = {(r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"])
+             for r in of_type(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
+    assert rules == {(node_sg, eks_sg, "-1"), (eks_sg, node_sg, "-1")} and node_sg != eks_sg

@@ -123,3 +123,12 @@ def test_pool_urns_are_keyed_by_name():
     b = build(groups={"system": GROUPS["system"], "extra": GROUPS["gpu"], "gpu": GROUPS["gpu"]})
     urn = lambda run: {r.urn for r in of_type(run, "eks:index:ManagedNodeGroup") if r.name == "ng-gpu"}
     assert urn(a) == urn(b)
+
+
+def test_nodes_carry_exactly_one_cluster_tagged_security_group(run):
+    # Two SGs tagged kubernetes.io/cluster/<name> on one ENI break the Load Balancer Controller.
+    (eks_cluster,) = of_type(run, "eks:index:Cluster")
+    node_sg = eks_cluster.outputs["nodeSecurityGroupId"]
+    for lt in of_type(run, "aws:ec2/launchTemplate:LaunchTemplate"):
+        sgs = lt.inputs.get("vpcSecurityGroupIds") or lt.inputs["networkInterfaces"][0]["securityGroups"]
+        assert sgs == [node_sg], lt.name
