@@ -90,6 +90,8 @@ class Cluster(pulumi.ComponentResource):
     identity: ClusterIdentity
     #: Resources nodes must wait for (CNI and, with custom networking, the ENIConfigs).
     networking_ready: list[pulumi.Resource]
+    #: The Pod Identity agent add-on: workloads using Pod Identity get credentials through it.
+    pod_identity_agent: aws.eks.Addon
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:cluster:Cluster", name, None, opts)
@@ -220,7 +222,7 @@ class Cluster(pulumi.ComponentResource):
             service_account_role_arn=cni_identity.role_arn,
         )
         self.addon(name, "kube-proxy", args.kubernetes_version)
-        self.addon(name, "eks-pod-identity-agent", args.kubernetes_version)
+        self.pod_identity_agent = self.addon(name, "eks-pod-identity-agent", args.kubernetes_version)
 
         self.networking_ready: list[pulumi.Resource] = [vpc_cni]
         for az_name, subnet_id in args.pod_subnets:

@@ -33,8 +33,17 @@ class PlatformContext:
 
     @property
     def compute_ready(self) -> list[pulumi.Resource]:
-        """Depend on these for anything that needs a schedulable node (Deployments behind an add-on, Helm releases)."""
-        return [ng for pool, ng in self.nodes.managed.items() if self.cfg.nodeGroups[pool].role == "system"]
+        """Depend on these for anything that runs pods (Helm releases, Deployments behind an add-on).
+
+        A schedulable node (the system pool) and, in Pod Identity mode, the Pod Identity
+        agent: without it a controller starts with no AWS credentials and crash-loops
+        until the agent happens to arrive.
+        """
+        ready: list[pulumi.Resource] = [
+            ng for pool, ng in self.nodes.managed.items() if self.cfg.nodeGroups[pool].role == "system"]
+        if self.cfg.identityMode == "pod-identity":
+            ready.append(self.cluster.pod_identity_agent)
+        return ready
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ STACKS = ("dev", "prod")
 JUSTIFIED_UPSTREAM = {
     # Nodes never become Ready without the CNI, and every add-on needs a Ready node.
     "cluster-vpc-cni": "the system node group waits for the VPC CNI",
+    # Pods using Pod Identity get AWS credentials only through the agent.
+    "cluster-eks-pod-identity-agent": "controllers with Pod Identity wait for the agent",
 }
 
 
@@ -245,3 +247,15 @@ def test_every_addon_kms_key_rotates(stack):
     keys = [k for k in of_type(stack_run(stack), "aws:kms/key:Key") if in_layer(k)]
     assert len(keys) == {"dev": 2, "prod": 3}[stack]
     assert all(k.inputs["enableKeyRotation"] is True for k in keys)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_controllers_wait_for_the_pod_identity_agent_only_in_pod_identity_mode(stack):
+    for run, expect in ((stack_run(stack), True), (irsa_run(stack), False)):
+        agent = next(r for r in of_type(run, EKS_ADDON) if r.inputs["addonName"] == "eks-pod-identity-agent")
+        for rel in (r for r in of_type(run, HELM_RELEASE) if in_layer(r)):
+            assert (agent.urn in closure_urns(run, rel)) is expect, rel.name
+
+
+def closure_urns(run, reg):
+    return {r.urn for r in closure(run, reg)}
