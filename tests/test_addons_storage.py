@@ -144,12 +144,14 @@ def test_efs_encrypted_with_customer_key_and_mounted_in_every_private_subnet(efs
 def test_efs_security_group_allows_nfs_only_from_cluster_and_nodes(efs):
     sg = efs.one("aws:ec2/securityGroup:SecurityGroup", "efs-sg")
     assert "ingress" not in sg.inputs or not sg.inputs["ingress"]
-    rules = of_type(efs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rules = [r for r in of_type(efs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == sg.id]
     assert sorted(r.inputs["referencedSecurityGroupId"] for r in rules) == sorted(CLIENT_SGS)
     for r in rules:
         assert (r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"]) == (2049, 2049, "tcp")
         assert "cidrIpv4" not in r.inputs and "cidrIpv6" not in r.inputs
-        assert r.inputs["securityGroupId"] == sg.id
+    # No other rule anywhere opens the EFS group.
+    assert not [r for r in efs.registrations if r.inputs.get("securityGroupId") == sg.id and r not in rules]
 
 
 def test_efs_storage_class_access_points(efs):
