@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: install plan test docs bench clean
+.PHONY: install plan test docs bench clean validator-tools validate
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,21 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m tools.gen_docs
 
+# Outside validators (validators/, README "Outside validators"): the offline plan of each stack into a
+# temp dir, then kubernetes-validate (strict), Kubeflow's models, CRD schemas, checkov and parliament.
+# checkov and parliament pin old shared packages: they get their own venvs under .tools/, rebuilt from
+# validators/{requirements,constraints}-<tool>.txt whenever those change.
+VALIDATE_STACKS ?= dev prod
+
+validator-tools: $(STAMP)
+	$(PY) -m validators.envs ensure
+
+validate: validator-tools
+	$(PY) -m validators $(addprefix --stack ,$(VALIDATE_STACKS))
+
 # Plan time/memory and scaling, deploy critical path, monthly cost -> BENCHMARKS.md (not part of .ci/run).
 bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .tools .pytest_cache .hypothesis

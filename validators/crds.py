@@ -1,8 +1,9 @@
 """The best available schema check for every other custom resource we create.
 
-No pinned PyPI package ships models or OpenAPI schemas for Karpenter, Kueue or
-the VPC CNI's ENIConfig (checked late 2026; the Kubeflow and prometheus-operator
-ones exist and are used). For those we write STRUCTURAL schemas here, from the
+No pinned PyPI package usable here ships models or OpenAPI schemas for
+Karpenter, Kueue, the VPC CNI's ENIConfig or prometheus-operator's
+ServiceMonitor (checked late 2026; Kubeflow's exist and are used in
+kubeflow_models.py). For those we write STRUCTURAL schemas here, from the
 CRDs' documented fields, required lists and enums (facts cited per CRD below;
 nothing is copied from upstream files), as JSON Schema with
 ``additionalProperties: false`` wherever we list the fields, so a misspelt or
@@ -18,13 +19,11 @@ when we start using it); server-side defaults and cross-object references
 (a NodePool's nodeClassRef naming an existing EC2NodeClass) are checked only
 where a rule below says so.
 
-ServiceMonitor (and any other ``monitoring.coreos.com/v1`` kind) is validated
-with the ``cloudcoil-models-prometheus-operator`` pydantic models, which are
-generated from prometheus-operator's CRDs. Python 3.11 limits us to the 0.80.1
-models while the kube-prometheus-stack chart ships operator v0.93.1; the v1
-ServiceMonitor API only gained fields in between, so the skew can only cause a
-false "unknown field" report for a field newer than 0.80, never a false pass
-on an enum or type.
+ServiceMonitor gets the same treatment. The pydantic models generated from
+prometheus-operator's CRDs (``cloudcoil-models-prometheus-operator``) were
+tried first, but their base package auto-loads a pytest plugin into the
+project's test runs and only the 0.80 models install on Python 3.11, so the
+schema below is written from the v1 ServiceMonitor API instead.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ import jsonschema
 from validators import k8s_schemas
 from validators.k8s_schemas import FORMAT_CHECKER, QUANTITY_FORMAT, definition_ref, schema_errors
 from validators.manifests import Manifest
-from validators.models import Error, walk_pydantic
+from validators.models import Error
 from validators.report import Finding
 
 VALIDATOR = "crd-schema"
@@ -361,6 +360,57 @@ ENICONFIG = obj({
     "securityGroups": {"type": "array", "items": {"type": "string", "pattern": r"^sg-[0-9a-f]+$"}},
 }, required=("subnet",))
 
+# --------------------------------------------------------------------------- prometheus-operator (monitoring.coreos.com/v1)
+# Facts from the ServiceMonitor API (prometheus-operator Documentation/api-reference, and the field list of
+# the models generated from its v0.80 CRD): spec requires selector (a LabelSelector) and endpoints;
+# namespaceSelector is {any, matchNames}; each endpoint's scheme is http|https, interval/scrapeTimeout are
+# Prometheus durations, relabelings/metricRelabelings are relabel configs whose action is one of replace,
+# keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal (either
+# case). Authentication and TLS blocks are accepted as objects without inner checks (we set none).
+
+_PROM_DURATION = {"type": "string",
+                  "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_RELABEL_ACTIONS = ["replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep", "lowercase",
+                    "uppercase", "keepequal", "dropequal"]
+_RELABEL = obj({
+    "action": {"type": "string", "enum": _RELABEL_ACTIONS + [a.capitalize() for a in _RELABEL_ACTIONS]
+               + ["HashMod", "LabelMap", "LabelDrop", "LabelKeep", "KeepEqual", "DropEqual"]},
+    "modulus": INT, "regex": STR, "replacement": STR, "separator": STR,
+    "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": r"^[a-zA-Z_][a-zA-Z0-9_]*$"}},
+    "targetLabel": STR,
+})
+_SCRAPE_PROTOCOLS = ["PrometheusProto", "OpenMetricsText0.0.1", "OpenMetricsText1.0.0", "PrometheusText0.0.4",
+                     "PrometheusText1.0.0"]
+
+SERVICEMONITOR = obj({
+    "selector": definition_ref("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
+    "namespaceSelector": obj({"any": BOOL, "matchNames": {"type": "array", "items": STR}}),
+    "endpoints": {"type": "array", "items": obj({
+        "port": STR, "targetPort": {"type": ["integer", "string"]}, "path": STR,
+        "scheme": {"type": "string", "enum": ["http", "https"]},
+        "interval": _PROM_DURATION, "scrapeTimeout": _PROM_DURATION,
+        "params": {"type": "object", "additionalProperties": {"type": "array", "items": STR}},
+        "honorLabels": BOOL, "honorTimestamps": BOOL, "trackTimestampsStaleness": BOOL,
+        "relabelings": {"type": "array", "items": _RELABEL},
+        "metricRelabelings": {"type": "array", "items": _RELABEL},
+        "proxyUrl": STR, "followRedirects": BOOL, "enableHttp2": BOOL, "filterRunning": BOOL,
+        "bearerTokenFile": STR,
+        "authorization": free_object("credentials reference"), "basicAuth": free_object("secret references"),
+        "bearerTokenSecret": free_object("secret key reference"), "oauth2": free_object("OAuth2 client"),
+        "tlsConfig": free_object("TLS settings"),
+    })},
+    "jobLabel": STR, "targetLabels": {"type": "array", "items": STR},
+    "podTargetLabels": {"type": "array", "items": STR},
+    "sampleLimit": INT, "targetLimit": INT, "labelLimit": INT, "labelNameLengthLimit": INT,
+    "labelValueLengthLimit": INT, "keepDroppedTargets": INT, "bodySizeLimit": STR,
+    "scrapeProtocols": {"type": "array", "items": {"type": "string", "enum": _SCRAPE_PROTOCOLS}},
+    "fallbackScrapeProtocol": {"type": "string", "enum": _SCRAPE_PROTOCOLS},
+    "scrapeClassicHistograms": BOOL, "nativeHistogramBucketLimit": INT,
+    "nativeHistogramMinBucketFactor": {"type": ["string", "number", "integer"]},
+    "attachMetadata": obj({"node": BOOL}), "scrapeClass": STR,
+    "selectorMechanism": {"type": "string", "enum": ["RelabelConfig", "RoleSelector"]},
+}, required=("selector", "endpoints"))
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -387,19 +437,12 @@ SCHEMAS: dict[tuple[str, str, str], CrdSchema] = {
                                                               RESOURCEFLAVOR, _resourceflavor_rules,
                                                               spec_required=False),
     ("crd.k8s.amazonaws.com", "v1alpha1", "ENIConfig"): CrdSchema("VPC CNI ENIConfig (structural)", ENICONFIG),
+    ("monitoring.coreos.com", "v1", "ServiceMonitor"): CrdSchema("prometheus-operator v1 ServiceMonitor (structural)",
+                                                                SERVICEMONITOR),
 }
 
 #: Groups whose other versions/kinds we know about but do not model: reported, never silently passed.
-KNOWN_GROUPS = {g for g, _, _ in SCHEMAS} | {"monitoring.coreos.com"}
-
-PROMETHEUS_GROUP = "monitoring.coreos.com"
-
-
-def _prometheus_model(kind: str) -> Optional[type]:
-    from cloudcoil.models.prometheus_operator import v1
-
-    cls = getattr(v1, kind, None)
-    return cls if isinstance(cls, type) else None
+KNOWN_GROUPS = {g for g, _, _ in SCHEMAS}
 
 
 @functools.lru_cache(maxsize=32)
@@ -417,38 +460,30 @@ def _metadata_validator(kubernetes_version: str) -> jsonschema.Draft202012Valida
 
 
 def handles(m: Manifest) -> bool:
-    return (m.group, m.version, m.kind) in SCHEMAS or m.group == PROMETHEUS_GROUP
+    return (m.group, m.version, m.kind) in SCHEMAS
 
 
 def check(m: Manifest, kubernetes_version: str) -> list[Finding]:
     """Structural check of one custom resource (call only when :func:`handles` is true)."""
     errors: list[Error] = []
-    if m.group == PROMETHEUS_GROUP:
-        cls = _prometheus_model(m.kind) if m.version == "v1" else None
-        if cls is None:
-            return [Finding(VALIDATOR, f"{m.api_version}/{m.kind}", m.subject,
-                            f"no cloudcoil prometheus-operator model for {m.api_version} {m.kind}")]
-        check_name = f"cloudcoil-models-prometheus-operator {m.kind}"
-        errors += walk_pydantic(cls, dict(m.obj))
+    key = (m.group, m.version, m.kind)
+    crd = SCHEMAS[key]
+    check_name = crd.source
+    for k in m.obj:
+        if k not in crd.top_level:
+            errors.append((k, f"unknown top-level field {k!r}"))
+    errors += list(schema_errors(_metadata_validator(kubernetes_version), dict(m.metadata), prefix="metadata"))
+    spec = m.obj.get("spec")
+    if spec is None:
+        if crd.spec_required:
+            errors.append(("spec", "spec is required"))
+    elif not isinstance(spec, dict):
+        errors.append(("spec", f"expected an object, got {type(spec).__name__}"))
     else:
-        key = (m.group, m.version, m.kind)
-        crd = SCHEMAS[key]
-        check_name = crd.source
-        for k in m.obj:
-            if k not in crd.top_level:
-                errors.append((k, f"unknown top-level field {k!r}"))
-        errors += list(schema_errors(_metadata_validator(kubernetes_version), dict(m.metadata), prefix="metadata"))
-        spec = m.obj.get("spec")
-        if spec is None:
-            if crd.spec_required:
-                errors.append(("spec", "spec is required"))
-        elif not isinstance(spec, dict):
-            errors.append(("spec", f"expected an object, got {type(spec).__name__}"))
-        else:
-            schema_errs = list(schema_errors(_spec_validator(key, kubernetes_version), spec, prefix="spec"))
-            errors += schema_errs
-            if not schema_errs:  # CEL-like rules assume the shape is right
-                errors += list(crd.rules(spec))
+        schema_errs = list(schema_errors(_spec_validator(key, kubernetes_version), spec, prefix="spec"))
+        errors += schema_errs
+        if not schema_errs:  # CEL-like rules assume the shape is right
+            errors += list(crd.rules(spec))
     return [Finding(VALIDATOR, check_name, m.subject, message, path=path) for path, message in errors]
 
 
