@@ -134,10 +134,17 @@ def run_checkov(directory: Path, skips: list[Skip], executable: Optional[Path] =
     return [r for r in reports if isinstance(r, dict)]
 
 
-def _container_path(result: dict) -> str:
-    # checkov's resource strings are Kind.namespace.name; the evaluated key names the field it looked at.
-    keys = result.get("check_result", {}).get("evaluated_keys") or []
-    return ", ".join(str(k) for k in keys[:3])
+def _dotted(key: str) -> str:
+    """checkov's ``spec/template/spec/containers/[0]/image`` as ``spec.template.spec.containers[0].image``."""
+    return re.sub(r"/\[", "[", key).replace("/", ".")
+
+
+def _field_path(result: dict, scanned: Optional[Scanned]) -> str:
+    keys = [_dotted(str(k)) for k in (result.get("check_result", {}).get("evaluated_keys") or [])[:3]]
+    if scanned and scanned.where:
+        # A wrapped Pod's "spec.X" is the template's "X": report it inside the source object.
+        keys = [f"{scanned.where} -> {k[len('spec.'):]}" if k.startswith("spec.") else k for k in keys]
+    return ", ".join(keys)
 
 
 def check(manifests: list[Manifest], skips: Optional[Skips] = None,
@@ -191,5 +198,5 @@ def _finding(r: dict[str, Any], index: dict[str, Scanned], skipped: bool) -> Fin
         message += f"\nfound in the pod template at {scanned.where} (checked as Pod {r.get('resource')})"
         if scanned.note:
             message += f"; {scanned.note}"
-    return Finding(VALIDATOR, check_id, subject, message, path=_container_path(r),
+    return Finding(VALIDATOR, check_id, subject, message, path=_field_path(r, scanned),
                    severity=str(r.get("severity") or "") if r.get("severity") else "")
