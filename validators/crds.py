@@ -272,7 +272,9 @@ def _ec2nodeclass_rules(spec: Mapping[str, Any]) -> Iterator[Error]:
 #   queueingStrategy StrictFIFO|BestEffortFIFO; stopPolicy None|Hold|HoldAndDrain; namespaceSelector is a
 #   LabelSelector. flavorFungibility, preemption, admissionChecksStrategy, fairSharing, admissionScope and
 #   concurrentAdmissionPolicy are accepted as objects without inner checks (we set none of them).
-# * LocalQueue.spec: clusterQueue (DNS subdomain), stopPolicy, fairSharing.
+# * LocalQueue.spec: clusterQueue (DNS subdomain, immutable), stopPolicy, fairSharing. The CRD does not
+#   mark clusterQueue required, but a LocalQueue without one admits nothing and cannot be fixed in
+#   place, so we require it.
 # * ResourceFlavor.spec: nodeLabels (<= 8), nodeTaints (<= 8 core Taints), tolerations (<= 8 core
 #   Tolerations), topologyName (needs at least one nodeLabel), resourceWeights (resource -> quantity).
 
