@@ -13,6 +13,9 @@ sizes, read with ``getrusage``:
   The plan starts exactly one child, the policy pack (``python -m pulumi.policy``),
   and reaps it before returning, so this is the pack's peak.
 
+and the CPU seconds (user + system) of each, which other jobs on a shared
+machine disturb much less than wall time.
+
 The caller times the process from the outside (wall clock, interpreter start
 included) and reads the program/policy split from the plan JSON's ``timings``.
 """
@@ -64,6 +67,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "exitCode": code,
         "planMaxRssKiB": me.ru_maxrss,  # Linux reports KiB
         "packMaxRssKiB": kids.ru_maxrss,
+        # CPU seconds (user + system): far less sensitive than wall time to other jobs on a shared machine.
+        "planCpuSeconds": me.ru_utime + me.ru_stime,
+        "packCpuSeconds": kids.ru_utime + kids.ru_stime,
         "stderr": err.getvalue()[-2000:],
     }))
     return 0 if code in (0, 1) else code

@@ -14,14 +14,21 @@ def median(values: Sequence[float]) -> float:
 
 
 def relative_spread(values: Sequence[float]) -> float:
-    """(max - min) / median: how much repeated runs of the same thing disagree."""
+    """Median absolute deviation / median: how much repeated runs of the same thing typically disagree.
+
+    Robust to the one run another job happened to slow down, unlike (max - min).
+    """
     m = median(values)
-    return (max(values) - min(values)) / m if m else 0.0
+    return median([abs(v - m) for v in values]) / m if m else 0.0
 
 
-def excess_threshold(spreads: Sequence[float], floor: float = 0.05) -> float:
-    """The unexplained share that counts as real growth: 5%, or twice the worst run-to-run spread if larger."""
-    return max([floor, *(2 * s for s in spreads)])
+def excess_threshold(spreads: Sequence[float], floor: float = 0.10, cap: float = 0.25) -> float:
+    """The unexplained share of the largest size that counts as real super-linear growth.
+
+    Three times the typical run-to-run spread, but at least ``floor`` (single runs on a shared machine
+    wobble by several percent) and at most ``cap`` (a quadratic term worth a quarter of the time is real).
+    """
+    return min(cap, max([floor, *(3 * s for s in spreads)]))
 
 
 @dataclass(frozen=True)

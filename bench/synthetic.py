@@ -2,11 +2,12 @@
 
 The generated stack is the dev stack plus:
 
-* ``teams``: ``team-001`` .. ``team-NNN`` (the base stack's teams are replaced so the count is exact);
-* ``inferenceEndpoints``: one CPU endpoint per team (``svc-NNN``, ALB exposure, the default);
-* ``trainingJobs``: one single-node, one-GPU TrainJob per team (``train-NNN``, EFS volume);
+* ``teams``: ``team-001`` .. ``team-NNN``, added to the base stack's own teams (kept, because other
+  settings such as ``existingWorkloads`` refer to them);
+* ``inferenceEndpoints``: one CPU endpoint per synthetic team (``svc-NNN``, ALB exposure, the default);
+* ``trainingJobs``: one single-node, one-GPU TrainJob per synthetic team (``train-NNN``, EFS volume);
 * ``nodeGroups``: the base pools plus generated ones up to ``pools`` in total
-  (CPU and GPU pools alternating, all scaling from zero).
+  (CPU pools, every fifth a one-node GPU pool, all scaling from zero).
 
 The stack files are written next to ``Pulumi.yaml`` as ``Pulumi.bench-<n>.yaml``
 (the offline plan reads stacks from there) and always deleted afterwards, even
@@ -48,8 +49,11 @@ def synthetic_config(base: Mapping[str, Any], project: str, n_teams: int, pools:
         cfg.pop(k, None)
         return f"{project}:{k}"
 
+    def existing(k: str) -> dict:
+        return dict(cfg.get(f"{project}:{k}") or cfg.get(k) or {})
+
     width = max(3, len(str(n_teams)))
-    teams, endpoints, jobs = {}, {}, {}
+    teams, endpoints, jobs = existing("teams"), existing("inferenceEndpoints"), existing("trainingJobs")
     for i in range(1, n_teams + 1):
         t = f"team-{i:0{width}d}"
         teams[t] = {"cpu": "16", "memory": "64Gi", "gpu": 1}
@@ -58,22 +62,24 @@ def synthetic_config(base: Mapping[str, Any], project: str, n_teams: int, pools:
         }
         jobs[f"train-{i:0{width}d}"] = {"team": t, "nodes": 1, "gpusPerNode": 1, "cpu": "4", "memory": "16Gi",
                                        "volume": "efs"}
-    groups = dict(cfg.get(f"{project}:nodeGroups") or cfg.get("nodeGroups") or {})
+    groups = existing("nodeGroups")
     i = 0
     while len(groups) < pools:
         i += 1
-        if i % 2:
-            groups[f"cpu-{i:02d}"] = {"instanceTypes": [CPU_POOL_TYPES[(i // 2) % len(CPU_POOL_TYPES)]],
+        # Every fifth pool is a one-node GPU pool, so the stack stays within the pack's GPU-capacity guard rail
+        # (a mandatory violation would not stop the plan, but the benchmark should plan a stack that passes).
+        if i % 5:
+            groups[f"cpu-{i:02d}"] = {"instanceTypes": [CPU_POOL_TYPES[i % len(CPU_POOL_TYPES)]],
                                       "minSize": 0, "maxSize": 4}
         else:
-            groups[f"gpu-{i:02d}"] = {"instanceTypes": [GPU_POOL_TYPES[(i // 2) % len(GPU_POOL_TYPES)]],
-                                      "minSize": 0, "maxSize": 2, "capacityType": "SPOT"}
+            groups[f"gpu-{i:02d}"] = {"instanceTypes": [GPU_POOL_TYPES[(i // 5) % len(GPU_POOL_TYPES)]],
+                                      "minSize": 0, "maxSize": 1, "capacityType": "SPOT"}
     cfg[key("nodeGroups")] = groups
     cfg[key("teams")] = teams
     cfg[key("inferenceEndpoints")] = endpoints
     cfg[key("trainingJobs")] = jobs
-    # Enough queue capacity for every team; the platform validates it as a quantity.
-    cfg[key("kueueGpuQuota")] = max(8, n_teams)
+    # Enough queue capacity for every team's one-GPU job.
+    cfg[key("kueueGpuQuota")] = max(int(cfg.get(f"{project}:kueueGpuQuota") or 8), n_teams)
     doc["config"] = cfg
     return doc
 
