@@ -54,6 +54,7 @@ def container(e: Endpoint) -> dict:
     return {
         "name": "server",
         "image": c.image,
+        "imagePullPolicy": pods.IMAGE_PULL_POLICY,
         "args": list(c.args),
         "ports": [{"name": "http", "containerPort": c.port, "protocol": "TCP"}],
         "env": [

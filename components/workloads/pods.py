@@ -15,9 +15,13 @@ from components.conventions import ACCELERATOR_LABEL, GPU_RESOURCE, gpu_tolerati
 
 #: Non-root UID/GID for every workload container. ``runAsNonRoot`` alone makes the
 #: kubelet refuse images whose USER is root (the PyTorch and vLLM images), so the
-#: UID is set explicitly rather than trusted to the image.
-RUN_AS_USER = 1000
-RUN_AS_GROUP = 1000
+#: UID is set explicitly rather than trusted to the image. Above 10000 so a container
+#: escape never lands on a UID a node account already owns (checkov CKV_K8S_40).
+RUN_AS_USER = 10001
+RUN_AS_GROUP = 10001
+#: Re-check the registry on every start: tags are pinned, but a tag can be re-pushed, and
+#: ``Always`` costs only a manifest lookup when the layers are already cached on the node.
+IMAGE_PULL_POLICY = "Always"
 
 #: Annotation Karpenter honours to never voluntarily evict (consolidate, expire) a pod.
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"

@@ -150,6 +150,7 @@ def torch_runtime(name: str, image: str) -> dict:
                                     "containers": [{
                                         "name": NODE_CONTAINER,
                                         "image": image,
+                                        "imagePullPolicy": pods.IMAGE_PULL_POLICY,
                                         "command": ["torchrun", "/workspace/train.py"],
                                         "env": [dict(e) for e in _SCRATCH_ENV],
                                         "resources": pods.resources("1", "2Gi"),
@@ -214,6 +215,7 @@ def pytorchjob(p: TrainingPod) -> dict:
              "containers": [{
                  "name": PYTORCH_CONTAINER,
                  "image": p.image,
+                 "imagePullPolicy": pods.IMAGE_PULL_POLICY,
                  "command": list(p.command),
                  "env": [dict(e) for e in _SCRATCH_ENV] + [dict(e) for e in p.env],
                  "resources": pods.resources(p.cpu, p.memory, p.gpus_per_node),
