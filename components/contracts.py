@@ -16,6 +16,7 @@ import pulumi
 from components.aws_env import AwsEnv
 from components.cluster import Cluster
 from components.config import StackConfig
+from components.fargate import FargateProfiles
 from components.network import Network
 from components.nodegroups import NodeGroups
 
@@ -30,6 +31,9 @@ class PlatformContext:
     cluster: Cluster
     nodes: NodeGroups
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: Fargate profiles, when configured. Pods meant for Fargate must be created after their profile is
+    #: ACTIVE: a pod created earlier is scheduled onto EC2 nodes and stays there.
+    fargate: Optional[FargateProfiles] = None
 
     @property
     def compute_ready(self) -> list[pulumi.Resource]:

@@ -1,4 +1,12 @@
-"""Stack output keys: shared by ``__main__.py``, the tests and the automation library."""
+"""Stack outputs: the keys (shared by ``__main__.py``, the tests and the automation library) and their values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - types only; importing them here would be circular
+    from components.contracts import PlatformAddons, PlatformContext
+    from components.workloads import Workloads
 
 VPC_ID = "vpcId"
 PRIVATE_SUBNET_IDS = "privateSubnetIds"
@@ -23,3 +31,41 @@ INFERENCE_ENDPOINTS = "inferenceEndpoints"
 TRAINING_RUNTIME = "trainingRuntime"
 KUEUE_CLUSTER_QUEUE = "kueueClusterQueue"
 GRAFANA_ADMIN_SECRET = "grafanaAdminSecret"
+
+
+def stack_outputs(ctx: "PlatformContext", addons: "PlatformAddons", workloads: "Workloads") -> dict[str, Any]:
+    """Every stack output by key. Secrets stay secret (the kubeconfig is an Output.secret)."""
+    cfg = ctx.cfg
+    outs: dict[str, Any] = {
+        VPC_ID: ctx.network.vpc_id,
+        PRIVATE_SUBNET_IDS: ctx.network.private_subnet_ids,
+        PUBLIC_SUBNET_IDS: ctx.network.public_subnet_ids,
+        CLUSTER_NAME: ctx.cluster.cluster_name,
+        CLUSTER_ENDPOINT: ctx.cluster.endpoint,
+        OIDC_PROVIDER_ARN: ctx.cluster.oidc_provider_arn,
+        KUBECONFIG: ctx.cluster.kubeconfig,
+        NODE_ROLE_ARN: ctx.nodes.node_role_arn,
+        NODE_GROUPS: sorted(cfg.nodeGroups),
+        FARGATE_PROFILES: sorted(cfg.fargateProfiles),
+        DATA_BUCKET_NAME: addons.data_bucket_name,
+        DATA_BUCKET_ARN: addons.data_bucket_arn,
+        DEFAULT_STORAGE_CLASS: addons.default_storage_class,
+        EFS_STORAGE_CLASS: addons.efs_storage_class,
+        TEAM_NAMESPACES: sorted(workloads.teams),
+        TRAINING_JOBS: {
+            n: {"kind": j.kind, "namespace": cfg.trainingJobs[n].team, "checkpointUri": j.checkpoint_uri}
+            for n, j in workloads.jobs.items()},
+        INFERENCE_ENDPOINTS: {
+            n: {"namespace": cfg.inferenceEndpoints[n].team, "clusterUrl": e.cluster_url, "hostname": e.hostname}
+            for n, e in workloads.endpoints.items()},
+    }
+    if addons.fsx is not None:
+        outs.update({FSX_FILE_SYSTEM_ID: addons.fsx.file_system_id, FSX_DNS_NAME: addons.fsx.dns_name,
+                     FSX_MOUNT_NAME: addons.fsx.mount_name})
+    if workloads.training is not None:
+        outs.update({TRAINING_RUNTIME: workloads.training.runtime_name,
+                     KUEUE_CLUSTER_QUEUE: workloads.training.cluster_queue_name})
+    if workloads.observability is not None and workloads.observability.grafana_admin_secret:
+        # Where the credentials live, never the password itself.
+        outs[GRAFANA_ADMIN_SECRET] = workloads.observability.grafana_admin_secret
+    return outs

@@ -159,3 +159,13 @@ def test_irsa_variant_scopes_every_workload_role_to_its_service_account():
         assert auds == ["sts.amazonaws.com"]
     # No Pod Identity agent egress when pods use IRSA.
     assert not [n for n in by_suffix(run, ":NetworkPolicy") if n.inputs["metadata"]["name"] == "allow-pod-identity-agent"]
+
+
+def test_fargate_endpoints_wait_for_their_fargate_profile():
+    # A pod created before its profile is ACTIVE is scheduled onto EC2 nodes and stays there.
+    run = stack_run("dev")
+    profile = run.one("aws:eks/fargateProfile:FargateProfile", "fargate-serverless-inference")
+    deployment = next(r for r in run.registrations
+                      if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["namespace"] == "inference"
+                      and "endpoint-embeddings" in r.urn)
+    assert profile.urn in deployment.dependencies

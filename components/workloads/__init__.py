@@ -115,7 +115,8 @@ def build_workloads(ctx: "PlatformContext", addons: "PlatformAddons", *,
             endpoint=ep, config=ecfg, namespace=ecfg.team, provider=provider, identity=ctx.cluster.identity,
             data_bucket_name=addons.data_bucket_name, data_bucket_arn=addons.data_bucket_arn,
             lb_controller=addons.lb_controller, fargate_labels=fargate_labels,
-            depends_on=[*teams[ecfg.team].ready, *ctx.compute_ready, *addons.ready],
+            depends_on=[*teams[ecfg.team].ready, *ctx.compute_ready, *addons.ready,
+                        *([ctx.fargate] if ecfg.placement == "fargate" and ctx.fargate else [])],
         ))
 
     observability = None
