@@ -41,10 +41,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.probe")
     ap.add_argument("--report", type=Path, required=True)
     ap.add_argument("--profile", type=Path, help="also write a cProfile of the run here")
+    ap.add_argument("--default-gc", action="store_true",
+                    help="run the program with Python's default GC thresholds (the plan before its GC tuning)")
     args = ap.parse_args(argv[:cut])
     plan_argv = argv[cut + 1:]
 
     from automation.cli import main as automation_main
+
+    if args.default_gc:
+        import gc
+
+        from automation.offline import runner
+
+        runner.PROGRAM_GC_THRESHOLDS = gc.get_threshold()
 
     out, err = io.StringIO(), io.StringIO()
     profiler = None

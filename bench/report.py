@@ -122,6 +122,19 @@ def render(res: "Results") -> str:
         w("Command per size: `python -m automation plan --stack bench-<N> --policy-config policies/config/dev.json "
           "--json FILE.json` (stack files from `bench/synthetic.py`).")
         w("")
+        if res.gc_compare:
+            stack, before, after = res.gc_compare
+            w(f"Performance fix (in `automation/offline/runner.py`): the offline plan runs the program with higher "
+              f"cyclic-GC thresholds (`PROGRAM_GC_THRESHOLDS`). With Python's defaults, full collections re-scan the "
+              f"whole heap ever more often as the stack grows; they were about half of program evaluation and grew "
+              f"faster than the resource count. Same plan, `{stack}`, one run each "
+              f"(`python -m bench.probe --default-gc ...` for *before*):")
+            w("")
+            w("| | Wall | Program | CPU, plan | Peak RSS, plan |")
+            w("| --- | ---: | ---: | ---: | ---: |")
+            for label, r in (("before (default GC thresholds)", before), ("after", after)):
+                w(f"| {label} | {_s(r.wall)} | {_s(r.program)} | {_s(r.plan_cpu)} | {_mib(r.plan_rss_kib)} |")
+            w("")
         for note in res.notes:
             w(f"Note: {note}")
             w("")

@@ -96,6 +96,8 @@ class Results:
     notes: list[str] = field(default_factory=list)
     #: figures that could not be computed: what -> why (reported, and make bench exits 1)
     errors: dict = field(default_factory=dict)
+    #: the GC fix, before/after, on the middle synthetic size: (stack, before, after)
+    gc_compare: Optional[tuple] = None
 
     def excess_threshold(self, attr: str) -> float:
         """How much unexplained growth counts as super-linear for ``attr``, given this run's noise."""
@@ -172,13 +174,15 @@ def plan_argv(stack: str, json_path: Path, policy_config: Optional[Path]) -> lis
 
 
 def measure_plan(stack: str, json_path: Path, policy_config: Optional[Path] = None,
-                 profile: Optional[Path] = None) -> PlanRun:
+                 profile: Optional[Path] = None, default_gc: bool = False) -> PlanRun:
     """One offline plan in a fresh interpreter; raises BenchError when it fails."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         report = Path(fh.name)
     cmd = [sys.executable, "-m", "bench.probe", "--report", str(report)]
     if profile:
         cmd += ["--profile", str(profile)]
+    if default_gc:
+        cmd += ["--default-gc"]
     cmd += ["--", *plan_argv(stack, json_path, policy_config)]
     try:
         t0 = time.perf_counter()
@@ -289,6 +293,13 @@ def run(args: argparse.Namespace, log=None) -> Results:
                     sb = bench_stack(name, args.scale_runs, workdir, policy, log=log)
                     sb.teams, sb.pools = n, args.pools
                     res.scaling.append(sb)
+                mid = res.scaling[len(res.scaling) // 2]
+                if time.perf_counter() - started + mid.med("wall") * 1.5 < args.budget:
+                    log(f"[2/4] {mid.stack} again with Python's default GC thresholds (before the harness's GC fix)")
+                    before = measure_plan(mid.stack, workdir / f"gc-{mid.stack}.json", policy, default_gc=True)
+                    res.gc_compare = (mid.stack, before, mid.runs[0])
+                else:
+                    res.notes.append("The GC before/after comparison was skipped to stay within the time budget.")
                 g = stats.growth([(x.teams, x.med(VERDICT_MEASURE)) for x in res.scaling])
                 flagged = g.superlinear(args.superlinear_tolerance, res.excess_threshold(VERDICT_MEASURE))
                 if args.profile or flagged:
