@@ -24,6 +24,11 @@ POOL_LABEL = "mlplatform.io/pool"
 ROLE_LABEL = "mlplatform.io/role"
 ACCELERATOR_LABEL = "mlplatform.io/accelerator"
 
+#: Set on nodes with EFA interfaces; the EFA device plugin runs only there.
+EFA_LABEL = "vpc.amazonaws.com/efa.present"
+#: Extended resource the EFA device plugin advertises.
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+
 #: Critical add-ons (controllers, CoreDNS) run here.
 SYSTEM_NODE_SELECTOR: Mapping[str, str] = MappingProxyType({ROLE_LABEL: "system"})
 

@@ -82,7 +82,7 @@ class NodeGroups(pulumi.ComponentResource):
         self.managed, self.self_managed, self.launch_templates = {}, {}, {}
         self_managed_profile = None
         for pool, cfg in args.groups.items():
-            labels = plan.pool_labels(pool, cfg.role, cfg.instanceTypes[0], cfg.labels)
+            labels = plan.pool_labels(pool, cfg.role, cfg.instanceTypes[0], cfg.labels, efa=cfg.efa)
             taints = plan.pool_taints(cfg.role, cfg.taints)
             pool_tags = {**tags, "mlplatform.io/pool": pool}
             if cfg.kind == "managed":

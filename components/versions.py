@@ -287,6 +287,20 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
             "upgrading (0.18.0 changed webhook namespace exclusions)."
         ),
     ),
+    "aws-efa-k8s-device-plugin": HelmChartPin(
+        chart="aws-efa-k8s-device-plugin",
+        repository="https://aws.github.io/eks-charts",
+        version="v0.5.7",  # this chart uses a leading "v"
+        # Inferred: eks-charts publishes the plugin at the chart's own version.
+        app_version="v0.5.7",
+        checked=_CHECKED,
+        source=(
+            "Chart v0.5.7 pinned in aws-ia/terraform-aws-eks-blueprints patterns (targeted-odcr/helm.tf) and "
+            "several public EFA-on-EKS Terraform stacks; the chart README (aws/eks-charts "
+            "stable/aws-efa-k8s-device-plugin) documents image v0.5.x and the nodeSelector on "
+            "vpc.amazonaws.com/efa.present. A newer build could not be confirmed."
+        ),
+    ),
     "aws-fsx-csi-driver": HelmChartPin(
         # Fallback only: prefer the EKS managed add-on where EKS_ADDONS offers it.
         chart="aws-fsx-csi-driver",

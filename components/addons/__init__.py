@@ -19,6 +19,7 @@ import pulumi
 
 from components.addons.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.addons.common import AddonTarget
+from components.addons.efa import EfaDevicePlugin, EfaDevicePluginArgs
 from components.addons.gpu import GpuStack, GpuStackArgs
 from components.addons.karpenter import Karpenter, KarpenterArgs
 from components.addons.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
@@ -58,6 +59,7 @@ class Addons(pulumi.ComponentResource):
     karpenter: Optional[Karpenter]
     cluster_autoscaler: Optional[ClusterAutoscaler]
     gpu: Optional[GpuStack]
+    efa: Optional[EfaDevicePlugin]
     metrics_server: Optional[MetricsServer]
 
     def __init__(self, name: str, args: AddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -101,6 +103,8 @@ class Addons(pulumi.ComponentResource):
         self.gpu = GpuStack(f"{name}-gpu", GpuStackArgs(
             target=target, stack=cfg.gpuStack, self_plugged_pools=self_plugged), opts=opts_) \
             if cfg.gpuStack != "none" else None
+        self.efa = EfaDevicePlugin(f"{name}-efa", EfaDevicePluginArgs(target=target), opts=opts_) \
+            if any(g.efa for g in cfg.nodeGroups.values()) else None
         self.metrics_server = MetricsServer(f"{name}-metrics-server", MetricsServerArgs(target=target), opts=opts_) \
             if cfg.metricsServer else None
 
@@ -122,6 +126,8 @@ class Addons(pulumi.ComponentResource):
             ready.append(self.fsx_driver.driver)
         if self.gpu:
             ready.append(self.gpu.release)
+        if self.efa:
+            ready.append(self.efa.release)
         if self.karpenter:
             ready += list(self.karpenter.node_pools.values())
         return PlatformAddons(

@@ -211,3 +211,11 @@ def fsx_chart_values(*, region: Any, sa_annotations: Any) -> dict:
         "node": {"tolerateAllTaints": True},
     }
 
+
+
+def efa_device_plugin_values() -> dict:
+    """EFA device plugin only on EFA nodes (their pool label), tolerating the GPU taint those nodes carry."""
+    return {
+        "nodeSelector": {cv.EFA_LABEL: "true"},
+        "tolerations": [cv.gpu_toleration(), {"key": "CriticalAddonsOnly", "operator": "Exists"}],
+    }

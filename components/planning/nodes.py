@@ -26,10 +26,13 @@ class Taint:
 GPU_TAINT = Taint(cv.GPU_TAINT_KEY, cv.GPU_TAINT_VALUE, cv.GPU_TAINT_EFFECT)
 
 
-def pool_labels(pool: str, role: str, instance_type: str, extra: Mapping[str, str]) -> dict[str, str]:
+def pool_labels(pool: str, role: str, instance_type: str, extra: Mapping[str, str], efa: bool = False) -> dict[str, str]:
     """Labels every node of ``pool`` carries; workloads and add-ons select on these."""
     accel = instances.family_info(instance_type).accelerator.value
-    return {**dict(extra), cv.POOL_LABEL: pool, cv.ROLE_LABEL: role, cv.ACCELERATOR_LABEL: accel}
+    labels = {**dict(extra), cv.POOL_LABEL: pool, cv.ROLE_LABEL: role, cv.ACCELERATOR_LABEL: accel}
+    if efa:
+        labels[cv.EFA_LABEL] = "true"
+    return labels
 
 
 def pool_taints(role: str, extra: tuple = ()) -> list[Taint]:
