@@ -228,6 +228,112 @@ def load_balancers(resources: list[Mapping]) -> tuple[int, int]:
     return albs, nlbs
 
 
+@dataclass(frozen=True)
+class KarpenterPool:
+    """A Karpenter NodePool as the cost cares about it."""
+
+    name: str
+    kind: str  # "cpu" | "gpu"
+    limit: float  # vCPUs (cpu pools) or GPUs (gpu pools)
+    families: tuple[str, ...]  # allowed instance families (gpu pools)
+    capacity_types: tuple[str, ...]
+    disk_gib: float
+    source: str  # "plan" (NodePool objects) | "config"
+
+
+def _requirement(reqs: Any, key: str) -> tuple[str, ...]:
+    for r in reqs or []:
+        if isinstance(r, Mapping) and r.get("key") == key and r.get("operator") == "In":
+            return tuple(str(v) for v in r.get("values") or [])
+    return ()
+
+
+def _gib(value: Any) -> Optional[float]:
+    try:
+        return float(parse_quantity(value) / GIB) if isinstance(value, str) else float(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def karpenter_pools(resources: list[Mapping], cfg: StackConfig, prices: Prices) -> list[KarpenterPool]:
+    """The stack's Karpenter NodePools: from the plan's NodePool objects, else from the config keys."""
+    disks = prices.assumption("karpenter_node_disk_gib")
+    classes: dict[str, float] = {}
+    for r in resources:
+        if str(r.get("type", "")).startswith("kubernetes:karpenter.k8s.aws/") and r["type"].endswith(":EC2NodeClass"):
+            meta, spec = _inputs(r).get("metadata") or {}, _inputs(r).get("spec") or {}
+            sizes = [_gib((m.get("ebs") or {}).get("volumeSize")) for m in spec.get("blockDeviceMappings") or []]
+            sizes = [x for x in sizes if x]
+            if sizes:
+                classes[str(meta.get("name") or r.get("name"))] = sum(sizes)
+    pools = []
+    for r in resources:
+        if not (str(r.get("type", "")).startswith("kubernetes:karpenter.sh/") and r["type"].endswith(":NodePool")):
+            continue
+        spec = _inputs(r).get("spec") or {}
+        limits = spec.get("limits") or {}
+        tmpl = (spec.get("template") or {}).get("spec") or {}
+        reqs = tmpl.get("requirements")
+        caps = _requirement(reqs, "karpenter.sh/capacity-type") or ("on-demand",)
+        ref = str((tmpl.get("nodeClassRef") or {}).get("name") or "")
+        name = str((_inputs(r).get("metadata") or {}).get("name") or r.get("name"))
+        if "nvidia.com/gpu" in limits:
+            fams = _requirement(reqs, "karpenter.k8s.aws/instance-family") or tuple(cfg.karpenterGpuInstanceFamilies)
+            pools.append(KarpenterPool(name, "gpu", float(parse_quantity(str(limits["nvidia.com/gpu"]))), fams, caps,
+                                       classes.get(ref, float(disks["gpu"])), "plan"))
+        elif "cpu" in limits:
+            pools.append(KarpenterPool(name, "cpu", float(parse_quantity(str(limits["cpu"]))), (), caps,
+                                       classes.get(ref, float(disks["cpu"])), "plan"))
+    if pools or not cfg.karpenter:
+        return pools
+    # The add-on layer is not in the plan (yet): use the config keys it is built from.
+    if cfg.karpenterCpuLimit > 0:
+        pools.append(KarpenterPool("cpu", "cpu", cfg.karpenterCpuLimit, (), ("on-demand",), float(disks["cpu"]), "config"))
+    if cfg.karpenterGpuLimit > 0:
+        pools.append(KarpenterPool("gpu", "gpu", cfg.karpenterGpuLimit, tuple(cfg.karpenterGpuInstanceFamilies),
+                                   tuple(cfg.karpenterGpuCapacityTypes), float(disks["gpu"]), "config"))
+    return pools
+
+
+def _karpenter_line(pool: KarpenterPool, prices: Prices, warnings: list[str]) -> Optional[CostLine]:
+    """Karpenter at its limit: zero idle; at max, filled with the stated instance choice."""
+    h, gp3 = prices.hours, prices.service("ebs_gp3_gb_month")
+    # Karpenter launches spot whenever the pool allows it and spot capacity exists.
+    spot = "spot" in pool.capacity_types
+    factor = prices.spot_factor if spot else 1.0
+    cap = "spot (Karpenter prefers spot when allowed)" if spot else "on-demand"
+    try:
+        if pool.kind == "cpu":
+            it = str(prices.assumption("karpenter_cpu_instance"))
+            n = nodes_for(pool.limit, prices.vcpus(it))
+            od = n * monthly(prices.instance(it), h)
+            detail = f"0 idle; {pool.limit:g} vCPU limit = {n} x {it} {cap}"
+        else:
+            reps = prices.assumption("karpenter_gpu_instance_per_family") or {}
+            options = []
+            for fam in pool.families:
+                if fam not in reps:
+                    warnings.append(f"Karpenter {pool.name}: no representative instance for family {fam} in bench/prices.yaml")
+                    continue
+                options.append((prices.instance(reps[fam]) / inst.gpus_per_node(reps[fam]), reps[fam]))
+            if not options:
+                return None
+            _, it = max(options)
+            gpus = inst.gpus_per_node(it)
+            n = nodes_for(pool.limit, gpus)
+            od = n * monthly(prices.instance(it), h)
+            detail = (f"0 idle; {pool.limit:g} GPU limit = {n} x {it} ({gpus} GPU, priciest per GPU of "
+                      f"{'/'.join(pool.families)}) {cap}")
+    except (PriceError, ValueError) as exc:
+        warnings.append(f"Karpenter {pool.name}: {exc}")
+        return None
+    if spot:
+        detail += f"; on-demand would be ${od:,.0f}"
+    detail += f"; {pool.disk_gib:g} GiB gp3 per node"
+    mx = od * factor + n * pool.disk_gib * gp3
+    return CostLine("Karpenter", f"{pool.name} NodePool", detail, 0.0, mx, source=pool.source, gpu=pool.kind == "gpu")
+
+
 # --------------------------------------------------------------------------- the estimate
 
 
@@ -296,46 +402,10 @@ def estimate(stack: str, cfg: StackConfig, resources: list[Mapping], prices: Pri
         ))
 
     # -- Karpenter (idle at zero by construction; max at its limits)
-    if cfg.karpenter:
-        disk = prices.assumption("karpenter_node_disk_gib")
-        if cfg.karpenterCpuLimit > 0:
-            try:
-                it = str(prices.assumption("karpenter_cpu_instance"))
-                n = nodes_for(cfg.karpenterCpuLimit, prices.vcpus(it))
-                mx = n * (monthly(prices.instance(it), h) + float(disk["cpu"]) * gp3)
-                lines.append(CostLine("Karpenter", "cpu NodePool",
-                                      f"0 idle; {cfg.karpenterCpuLimit} vCPU limit = {n} x {it} on-demand",
-                                      0.0, mx, source="assumption"))
-            except PriceError as exc:
-                warnings.append(f"karpenter cpu: {exc}")
-        if cfg.karpenterGpuLimit > 0:
-            reps = prices.assumption("karpenter_gpu_instance_per_family") or {}
-            options = []
-            for fam in cfg.karpenterGpuInstanceFamilies:
-                it = reps.get(fam)
-                if not it:
-                    warnings.append(f"karpenter gpu: no representative instance for family {fam} in bench/prices.yaml")
-                    continue
-                try:
-                    per_gpu = prices.instance(it) / inst.gpus_per_node(it)
-                except (PriceError, ValueError) as exc:
-                    warnings.append(f"karpenter gpu: {exc}")
-                    continue
-                options.append((per_gpu, it))
-            if options:
-                per_gpu, it = max(options)
-                gpus = inst.gpus_per_node(it)
-                n = nodes_for(cfg.karpenterGpuLimit, gpus)
-                spot = "spot" in cfg.karpenterGpuCapacityTypes
-                factor = prices.spot_factor if spot else 1.0
-                od = n * monthly(prices.instance(it), h)
-                mx = od * factor + n * float(disk["gpu"]) * gp3
-                cap = "spot (Karpenter prefers spot when allowed)" if spot else "on-demand"
-                lines.append(CostLine(
-                    "Karpenter", "gpu NodePool",
-                    f"0 idle; {cfg.karpenterGpuLimit} GPU limit = {n} x {it} ({gpus} GPU, priciest per GPU of "
-                    f"{'/'.join(cfg.karpenterGpuInstanceFamilies)}) {cap}" + (f"; on-demand would be ${od:,.0f}" if spot else ""),
-                    0.0, mx, source="assumption", gpu=True))
+    for pool in karpenter_pools(resources, cfg, prices):
+        line = _karpenter_line(pool, prices, warnings)
+        if line is not None:
+            lines.append(line)
 
     # -- endpoints at their floor: Fargate pods, and GPU endpoints (they keep GPU nodes up)
     fg_cpu, fg_gb = prices.service("fargate_vcpu_hourly"), prices.service("fargate_gb_hourly")

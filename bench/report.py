@@ -216,9 +216,10 @@ def render(res: "Results") -> str:
         w("")
         w(f"ASSUMPTIONS: Spot costs {p.assumption('spot_discount') * 100:.0f}% less than on-demand (typically "
           f"60-70% off); EFS holds {p.assumption('efs_footprint_gb')} GB; a pool with several instance types is "
-          "priced at its most expensive one; Karpenter's CPU pool is filled with "
-          f"`{p.assumption('karpenter_cpu_instance')}` on-demand and its GPU pool with the priciest per-GPU family "
-          "allowed (an upper bound), spot-discounted when the stack allows spot.")
+          "priced at its most expensive one; Karpenter NodePools (limit, capacity types and node disk read from "
+          "the plan's NodePool and EC2NodeClass objects, or from the config keys when the plan has none) are filled "
+          f"with `{p.assumption('karpenter_cpu_instance')}` (CPU) and with the priciest per-GPU family they allow "
+          "(GPU, an upper bound), spot-discounted when the pool allows spot, since Karpenter prefers it.")
         w("")
     w("| Stack | Idle / month | of which GPU | Max / month | of which GPU | Floor (EKS + 1 NAT + system pool at min) |")
     w("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -231,6 +231,38 @@ def test_karpenter_max_fills_limits_with_the_stated_instances(prices):
     assert "p5.48xlarge" in by["gpu NodePool"].detail
 
 
+def test_karpenter_pools_are_read_from_the_plans_nodepools(prices):
+    cfg = minimal_config(karpenter=True, karpenterCpuLimit=999, karpenterGpuLimit=999,
+                         karpenterGpuInstanceFamilies=["p5"])
+    ncls = res("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "nc", inputs={
+        "metadata": {"name": "default"},
+        "spec": {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "100Gi"}}]}})
+    cpu_pool = res("kubernetes:karpenter.sh/v1:NodePool", "np-cpu", inputs={
+        "metadata": {"name": "cpu"},
+        "spec": {"limits": {"cpu": "64"}, "template": {"spec": {
+            "nodeClassRef": {"name": "default"},
+            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In",
+                              "values": ["spot", "on-demand"]}]}}}})
+    gpu_pool = res("kubernetes:karpenter.sh/v1:NodePool", "np-gpu", inputs={
+        "metadata": {"name": "gpu"},
+        "spec": {"limits": {"nvidia.com/gpu": "4"}, "template": {"spec": {
+            "nodeClassRef": {"name": "missing"},
+            "requirements": [{"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["g5", "g6"]},
+                             {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}]}}}})
+    pools = {p.name: p for p in costmod.karpenter_pools([ncls, cpu_pool, gpu_pool], cfg, prices)}
+    assert pools["cpu"].limit == 64 and pools["cpu"].disk_gib == 100 and pools["cpu"].source == "plan"
+    assert pools["gpu"].families == ("g5", "g6") and pools["gpu"].limit == 4
+    assert pools["gpu"].disk_gib == prices.assumption("karpenter_node_disk_gib")["gpu"]  # unknown class: default
+    by = {x.item: x for x in costmod.estimate("t", cfg, [ncls, cpu_pool, gpu_pool], prices).lines}
+    cpu_it = prices.assumption("karpenter_cpu_instance")
+    n = costmod.nodes_for(64, prices.vcpus(cpu_it))
+    spot = 1 - prices.assumption("spot_discount")
+    assert by["cpu NodePool"].max == pytest.approx(n * (prices.instance(cpu_it) * 730 * spot + 100 * 0.08), abs=0.01)
+    # g5.xlarge is pricier per GPU than g6.xlarge: 4 x g5.xlarge on-demand (the plan says on-demand only).
+    assert by["gpu NodePool"].max == pytest.approx(4 * (1.006 * 730 + 200 * 0.08), abs=0.01)
+    assert by["gpu NodePool"].gpu and by["gpu NodePool"].idle == 0
+
+
 def test_enabled_gpu_endpoint_makes_idle_gpu_cost_positive(prices):
     cfg = minimal_config(
         karpenter=True, karpenterGpuInstanceFamilies=["g5", "g6"],
