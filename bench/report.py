@@ -79,9 +79,10 @@ def render(res: "Results") -> str:
     w("")
     if res.scaling:
         w(f"Synthetic stacks from `bench/synthetic.py`: the dev stack plus N teams, each with a CPU inference "
-          f"service (ALB) and a one-GPU TrainJob (dev's own teams, endpoints and jobs stay), and {a.pools} node pools (`Pulumi.bench-<N>.yaml`, written next "
-          f"to `Pulumi.yaml` and deleted afterwards; policy config `policies/config/dev.json`). Median of "
-          f"{a.scale_runs} runs per size.")
+          f"service (ALB) and a one-GPU TrainJob (dev's own teams, endpoints and jobs stay), and {a.pools} node "
+          f"pools (`Pulumi.bench-<N>.yaml`, written next to `Pulumi.yaml` and deleted afterwards; policy config "
+          f"`policies/config/dev.json`). Each size is a fresh-process plan; runs per size: "
+          f"{', '.join(f'{sb.teams}: {len(sb.runs)}' for sb in res.scaling)} (the fastest is kept).")
         w("")
         w("| Added teams (N) | Node pools | Resources | Wall | Program | Policy | CPU, plan | CPU, pack | "
           "Peak RSS, plan | Peak RSS, pack |")

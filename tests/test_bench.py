@@ -441,3 +441,14 @@ def test_report_renders_every_section_from_measured_results(tmp_path, prices):
     assert "4. **aws:eks/addon:Addon `coredns`**" in text
     assert "Target \"dev costs nothing for GPUs when idle\": met" in text
     assert "cost of prod: ConfigError" in text
+
+
+def test_scaling_sizes_keep_their_fastest_run_and_shipped_stacks_their_median(tmp_path):
+    from bench import run as br
+
+    mk = lambda cpu: br.PlanRun(wall=cpu, program=0, policy=1, analyzed=1, resources=1, plan_rss_kib=1,  # noqa: E731
+                                pack_rss_kib=1, plan_cpu=cpu, pack_cpu=0)
+    shipped = br.StackBench("dev", [mk(5), mk(9), mk(6)], tmp_path / "p.json", "cmd")
+    synthetic_size = br.StackBench("bench-50", [mk(50), mk(41)], tmp_path / "p.json", "cmd", aggregate="min")
+    assert shipped.med("cpu") == 6
+    assert synthetic_size.med("cpu") == 41
