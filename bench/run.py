@@ -306,17 +306,17 @@ def run(args: argparse.Namespace, log=None) -> Results:
                     sb.teams, sb.pools, sb.aggregate = n, args.pools, "min"
                     res.scaling.append(sb)
                 # One run per size is noisy on a shared machine. If a CPU measure looks super-linear, measure
-                # the two larger sizes once more (budget permitting) and keep each size's fastest run.
+                # every size once more (budget permitting) and keep each size's fastest run.
                 suspects = [m for m in ("cpu", "plan_cpu", "pack_cpu") if _flagged(res, m)]
-                big2 = res.scaling[-2:]
-                if suspects and time.perf_counter() - started + sum(x.med("wall") for x in big2) * 1.2 < args.budget:
-                    log(f"[2/4] {', '.join(suspects)} looks super-linear: measuring "
-                        f"{' and '.join(x.stack for x in big2)} once more")
-                    for x in big2:
-                        x.runs.append(measure_plan(x.stack, x.plan_json, policy))
-                    res.notes.append(f"{', '.join(suspects)} first looked super-linear, so "
-                                     f"{' and '.join(x.stack for x in big2)} were measured twice; the tables keep "
-                                     f"each size's fastest run (the one other jobs disturbed least).")
+                if suspects and time.perf_counter() - started + sum(x.med("wall") for x in res.scaling) * 1.2 < args.budget:
+                    log(f"[2/4] {', '.join(suspects)} looks super-linear: measuring every size once more")
+                    for x in res.scaling:
+                        r = measure_plan(x.stack, x.plan_json, policy)
+                        log(f"  {x.stack} again: {r.wall:.2f}s wall, {r.cpu:.2f}s CPU")
+                        x.runs.append(r)
+                    res.notes.append(f"{', '.join(suspects)} first looked super-linear, so every size was measured "
+                                     f"twice; the tables keep each size's fastest run (the one other jobs disturbed "
+                                     f"least). Still flagged: {', '.join(m for m in suspects if _flagged(res, m)) or 'none'}.")
                 mid = res.scaling[len(res.scaling) // 2]
                 if time.perf_counter() - started + mid.med("wall") * 1.5 < args.budget:
                     log(f"[2/4] {mid.stack} again with Python's default GC thresholds (before the harness's GC fix)")
