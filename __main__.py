@@ -39,7 +39,7 @@ cluster = Cluster("cluster", ClusterArgs(
 nodes = NodeGroups("nodes", NodeGroupsArgs(
     cluster=cluster, groups=cfg.nodeGroups, subnet_ids=network.private_subnet_ids,
     kubernetes_version=cfg.kubernetesVersion, cluster_autoscaler=cfg.clusterAutoscaler, env=env, tags=tags,
-    depends_on=cluster.networking_ready,
+    depends_on=[*cluster.networking_ready, *network.egress_ready],
 ))
 
 fargate = FargateProfiles("fargate", FargateProfilesArgs(

@@ -52,6 +52,8 @@ class Network(pulumi.ComponentResource):
     pod_subnet_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
+    #: NAT gateways, private route tables and their associations: what nodes need to reach out.
+    egress_ready: list[pulumi.Resource]
     flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -133,6 +135,9 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = [nat.id for nat in nats]
 
         self.private_route_table_ids = []
+        #: Nodes must not boot before their subnets route to a NAT gateway: without VPC endpoints
+        #: they could not pull images or reach the EKS API's public side.
+        self.egress_ready: list[pulumi.Resource] = list(nats)
         for az in plan.azs:
             i = az.index
             nat = nats[i if args.nat_strategy == "one-per-az" else 0]
@@ -144,6 +149,7 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.private_route_table_ids.append(rt.id)
+            self.egress_ready.append(rt)
             priv = aws.ec2.Subnet(
                 f"{name}-private-{i}",
                 vpc_id=vpc.id,
@@ -155,8 +161,8 @@ class Network(pulumi.ComponentResource):
                       "mlplatform.io/subnet-tier": "private"},
                 opts=child(self),
             )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=priv.id, route_table_id=rt.id,
-                                          opts=child(self))
+            self.egress_ready.append(aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}-rta", subnet_id=priv.id, route_table_id=rt.id, opts=child(self)))
             self.private_subnet_ids.append(priv.id)
             if az.pod is not None:
                 pod = aws.ec2.Subnet(

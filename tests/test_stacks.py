@@ -62,3 +62,11 @@ def test_every_aws_resource_carries_the_stack_tags(run):
         if r.type.startswith("aws:") and "tags" in r.inputs:
             tags = r.inputs["tags"]
             assert tags.get("environment") == run.stack and tags.get("owner") == "ml-platform", r.urn
+
+
+def test_node_groups_wait_for_nat_egress(run):
+    # Without VPC endpoints (dev) nodes pull images through NAT: they must not boot before the route exists.
+    nats = {n.urn for n in of_type(run, "aws:ec2/natGateway:NatGateway")}
+    private_rts = {r.urn for r in of_type(run, "aws:ec2/routeTable:RouteTable") if "private" in r.name}
+    for ng in of_type(run, "eks:index:ManagedNodeGroup"):
+        assert nats <= set(ng.dependencies) and private_rts <= set(ng.dependencies), ng.name
