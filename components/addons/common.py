@@ -9,15 +9,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import versions
 from components.addons.iam import Scope
 from components.aws_env import AwsEnv
 from components.cluster import Cluster
+from components.kube import pinned_release
 from components.conventions import child
 from components.identity import WorkloadIdentity, WorkloadIdentityArgs
 
-#: How long a release may take to become ready (images pulled, webhooks serving) before Helm rolls it back.
-RELEASE_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -67,29 +65,14 @@ def irsa_role_arn(identity: WorkloadIdentity) -> Optional[pulumi.Output[str]]:
 def helm_release(parent: pulumi.Resource, name: str, chart_key: str, target: AddonTarget, *, namespace: str,
                  values: pulumi.Input[dict], depends_on: Sequence[pulumi.Resource] = (),
                  create_namespace: bool = False, release_name: Optional[str] = None) -> k8s.helm.v3.Release:
-    """A pinned Helm release that waits for its workloads and rolls back on failure.
+    """A pinned add-on release, installed once a node can run it.
 
     It depends on the system node group and on what the caller names (its
     identity), never on another add-on, so releases install in parallel.
     """
-    pin = versions.HELM_CHARTS[chart_key]
-    oci = pin.repository.startswith("oci://")
-    return k8s.helm.v3.Release(
-        f"{name}-release",
-        name=release_name or pin.chart,
-        chart=f"{pin.repository}/{pin.chart}" if oci else pin.chart,
-        version=pin.version,
-        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pin.repository),
-        namespace=namespace,
-        create_namespace=create_namespace,
-        values=values,
-        atomic=True,
-        cleanup_on_fail=True,
-        skip_await=False,
-        timeout=RELEASE_TIMEOUT_SECONDS,
-        opts=child(parent, provider=target.cluster.provider,
-                   depends_on=[*target.node_ready, *depends_on]),
-    )
+    return pinned_release(f"{name}-release", chart_key, parent=parent, provider=target.cluster.provider,
+                          namespace=namespace, values=values, depends_on=[*target.node_ready, *depends_on],
+                          create_namespace=create_namespace, release_name=release_name)
 
 
 def managed_addon(parent: pulumi.Resource, name: str, addon_name: str, target: AddonTarget, *,

@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.addons import iam, manifests, values
 from components.addons.common import AddonTarget, addon_identity, helm_release, policy_json, scope_output
+from components.kube import custom_resource
 from components.conventions import PLATFORM_NAMESPACE, child
 from components.nodegroups import NODE_MANAGED_POLICIES
 
@@ -124,10 +125,10 @@ class Karpenter(pulumi.ComponentResource):
                                      (manifests.GPU_NODE_CLASS, manifests.GPU_ROOT_GIB)):
             manifest = manifests.ec2_node_class(class_name, cluster_name=cluster_name, role_name=self.node_role.name,
                                                 ami_alias=args.ami_alias, root_gib=root_gib, tags=tags)
-            self.node_classes[class_name] = k8s.apiextensions.CustomResource(
-                f"{name}-nodeclass-{class_name}", **manifests.custom_resource_args(manifest),
+            self.node_classes[class_name] = custom_resource(
+                f"{name}-nodeclass-{class_name}", manifest,
                 # Nodes launched from a class must be able to join: the access entry and node policies first.
-                opts=child(self, provider=t.cluster.provider, depends_on=[self.release, access, *attachments]))
+                child(self, provider=t.cluster.provider, depends_on=[self.release, access, *attachments]))
 
         pools = {manifests.CPU_POOL: (manifests.cpu_node_pool(cpu_limit=args.cpu_limit, expire_after=args.expire_after),
                                       manifests.DEFAULT_NODE_CLASS)}
@@ -136,9 +137,9 @@ class Karpenter(pulumi.ComponentResource):
                 families=args.gpu_instance_families, capacity_types=args.gpu_capacity_types,
                 gpu_limit=args.gpu_limit, expire_after=args.expire_after), manifests.GPU_NODE_CLASS)
         self.node_pools = {
-            pool: k8s.apiextensions.CustomResource(
-                f"{name}-nodepool-{pool}", **manifests.custom_resource_args(manifest),
-                opts=child(self, provider=t.cluster.provider, depends_on=[self.release, self.node_classes[cls]]))
+            pool: custom_resource(
+                f"{name}-nodepool-{pool}", manifest,
+                child(self, provider=t.cluster.provider, depends_on=[self.release, self.node_classes[cls]]))
             for pool, (manifest, cls) in pools.items()
         }
         self.register_outputs({

@@ -190,16 +190,6 @@ def gpu_node_pool(*, families: Sequence[str], capacity_types: Sequence[str], gpu
     }
 
 
-def custom_resource_args(manifest: Mapping[str, Any]) -> dict:
-    """Keyword arguments for ``k8s.apiextensions.CustomResource`` from a manifest."""
-    return {
-        "api_version": manifest["apiVersion"],
-        "kind": manifest["kind"],
-        "metadata": manifest["metadata"],
-        "spec": manifest["spec"],
-    }
-
-
 def storage_class_args(manifest: Mapping[str, Any]) -> dict:
     """Keyword arguments for ``k8s.storage.v1.StorageClass`` from a manifest."""
     out = {

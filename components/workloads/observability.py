@@ -24,12 +24,11 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
 from components.cluster import Cluster
 from components.conventions import child
 from components.identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.workloads import observability_values as values
-from components.workloads.training import custom_resource, helm_release
+from components.kube import custom_resource, pinned_release
 
 CLOUDWATCH_ADDON = "amazon-cloudwatch-observability"
 CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
@@ -119,9 +118,9 @@ class Observability(pulumi.ComponentResource):
         else:
             self.grafana_admin_secret = f"{ns_name}/{PROMETHEUS_RELEASE}-grafana"
 
-        self.prometheus_release = helm_release(
-            PROMETHEUS_RELEASE, f"{name}-kube-prometheus-stack", versions.HELM_CHARTS["kube-prometheus-stack"],
-            namespace=ns_name, create_namespace=False, parent=self, provider=p, depends_on=release_deps,
+        self.prometheus_release = pinned_release(
+            f"{name}-kube-prometheus-stack", "kube-prometheus-stack", release_name=PROMETHEUS_RELEASE,
+            namespace=ns_name, parent=self, provider=p, depends_on=release_deps,
             values=values.kube_prometheus_stack_values(
                 retention=args.prometheus_retention, storage_gib=args.prometheus_storage_gib,
                 storage_class=args.storage_class, grafana_secret=secret_name),
@@ -129,9 +128,9 @@ class Observability(pulumi.ComponentResource):
         )
 
         if args.dcgm_exporter:
-            self.dcgm_release = helm_release(
-                DCGM_RELEASE, f"{name}-dcgm-exporter", versions.HELM_CHARTS["dcgm-exporter"], namespace=ns_name,
-                create_namespace=False, values=values.dcgm_exporter_values(), parent=self, provider=p,
+            self.dcgm_release = pinned_release(
+                f"{name}-dcgm-exporter", "dcgm-exporter", release_name=DCGM_RELEASE, namespace=ns_name,
+                values=values.dcgm_exporter_values(), parent=self, provider=p,
                 depends_on=[*args.depends_on, namespace])
             self.service_monitor = custom_resource(
                 f"{name}-dcgm-service-monitor", values.dcgm_service_monitor(ns_name, DCGM_RELEASE),

@@ -21,8 +21,8 @@ team's ``checkpoints/<team>/`` in the data bucket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,43 +30,13 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.config import TrainingJobConfig
 from components.conventions import child
+from components.kube import custom_resource, pinned_release
 from components.identity import ClusterIdentity, WorkloadIdentity, WorkloadIdentityArgs
 from components.workloads import iam, pods, training_specs as specs
 
 TRAINER_NAMESPACE = "kubeflow-system"
 KUEUE_NAMESPACE = "kueue-system"
 DEFAULT_RUNTIME = "torch-distributed"
-
-
-def helm_release(name: str, resource_name: str, pin: versions.HelmChartPin, *, namespace: str, values: dict,
-                 parent: pulumi.Resource, provider: k8s.Provider, depends_on: Sequence[pulumi.Resource],
-                 create_namespace: bool = True, timeout: int = 600) -> k8s.helm.v3.Release:
-    """A pinned Helm release (OCI or HTTPS repository) with a fixed release name."""
-    if pin.repository.startswith("oci://"):
-        chart, repo = f"{pin.repository}/{pin.chart}", None
-    else:
-        chart, repo = pin.chart, k8s.helm.v3.RepositoryOptsArgs(repo=pin.repository)
-    return k8s.helm.v3.Release(
-        resource_name,
-        name=name,
-        chart=chart,
-        version=pin.version,
-        repository_opts=repo,
-        namespace=namespace,
-        create_namespace=create_namespace,
-        values=values,
-        atomic=True,
-        cleanup_on_fail=True,
-        skip_await=False,
-        timeout=timeout,
-        opts=child(parent, provider=provider, depends_on=list(depends_on)),
-    )
-
-
-def custom_resource(resource_name: str, obj: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    extra = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-    return k8s.apiextensions.CustomResource(resource_name, api_version=obj["apiVersion"], kind=obj["kind"],
-                                            metadata=obj["metadata"], opts=opts, **extra)
 
 
 @dataclass(frozen=True)
@@ -116,8 +86,8 @@ class TrainingPlatform(pulumi.ComponentResource):
         kueue_ready: list[pulumi.Resource] = []
 
         if args.kueue:
-            self.kueue_release = helm_release(
-                "kueue", f"{name}-kueue", versions.HELM_CHARTS["kueue"], namespace=KUEUE_NAMESPACE,
+            self.kueue_release = pinned_release(
+                f"{name}-kueue", "kueue", namespace=KUEUE_NAMESPACE, create_namespace=True,
                 values=specs.kueue_values(), parent=self, provider=p, depends_on=args.depends_on)
             flavor = custom_resource(f"{name}-resource-flavor", specs.resource_flavor(),
                                      child(self, provider=p, depends_on=[self.kueue_release]))
@@ -129,10 +99,9 @@ class TrainingPlatform(pulumi.ComponentResource):
             kueue_ready = list(self.queue_ready)
 
         if args.trainer:
-            self.trainer_release = helm_release(
-                "kubeflow-trainer", f"{name}-trainer", versions.HELM_CHARTS["kubeflow-trainer"],
-                namespace=TRAINER_NAMESPACE, values=specs.trainer_values(), parent=self, provider=p,
-                depends_on=args.depends_on)
+            self.trainer_release = pinned_release(
+                f"{name}-trainer", "kubeflow-trainer", namespace=TRAINER_NAMESPACE, create_namespace=True,
+                values=specs.trainer_values(), parent=self, provider=p, depends_on=args.depends_on)
             self.runtime = custom_resource(f"{name}-torch-runtime",
                                            specs.torch_runtime(DEFAULT_RUNTIME, args.runtime_image),
                                            child(self, provider=p, depends_on=[self.trainer_release]))
