@@ -100,24 +100,27 @@ class Network(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        self.public_subnet_ids, self.private_subnet_ids, self.pod_subnet_ids = [], [], []
-        public_subnets = []
-        for az in plan.azs:
-            i = az.index
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{i}",
+        def subnet(tier: str, i: int, cidr: object, route_table: aws.ec2.RouteTable, extra_tags: dict,
+                   depends_on: Sequence[pulumi.Resource] = ()) -> tuple[aws.ec2.Subnet, aws.ec2.RouteTableAssociation]:
+            """A subnet of ``tier`` in AZ ``i`` that never maps public IPs, and its route-table association."""
+            sn = aws.ec2.Subnet(
+                f"{name}-{tier}-{i}",
                 vpc_id=vpc.id,
-                cidr_block=str(az.public),
+                cidr_block=str(cidr),
                 availability_zone=az_names[i],
                 map_public_ip_on_launch=False,
-                tags={**name_tags(tags, f"{args.cluster_name}-public-{i}"), **cluster_tag,
-                      "kubernetes.io/role/elb": "1", "mlplatform.io/subnet-tier": "public"},
-                opts=child(self),
+                tags={**name_tags(tags, f"{args.cluster_name}-{tier}-{i}"), **cluster_tag,
+                      "mlplatform.io/subnet-tier": tier, **extra_tags},
+                opts=child(self, depends_on=list(depends_on)),
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}-rta", subnet_id=pub.id, route_table_id=public_rt.id, opts=child(self))
-            public_subnets.append(pub)
-            self.public_subnet_ids.append(pub.id)
+            rta = aws.ec2.RouteTableAssociation(
+                f"{name}-{tier}-{i}-rta", subnet_id=sn.id, route_table_id=route_table.id, opts=child(self))
+            return sn, rta
+
+        self.public_subnet_ids, self.private_subnet_ids, self.pod_subnet_ids = [], [], []
+        public_subnets = [subnet("public", az.index, az.public, public_rt, {"kubernetes.io/role/elb": "1"})[0]
+                          for az in plan.azs]
+        self.public_subnet_ids = [sn.id for sn in public_subnets]
 
         nat_count = 1 if args.nat_strategy == "single" else n
         nats = []
@@ -150,33 +153,12 @@ class Network(pulumi.ComponentResource):
             )
             self.private_route_table_ids.append(rt.id)
             self.egress_ready.append(rt)
-            priv = aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=str(az.private),
-                availability_zone=az_names[i],
-                map_public_ip_on_launch=False,
-                tags={**name_tags(tags, f"{args.cluster_name}-private-{i}"), **cluster_tag,
-                      "kubernetes.io/role/internal-elb": "1", KARPENTER_DISCOVERY_TAG: args.cluster_name,
-                      "mlplatform.io/subnet-tier": "private"},
-                opts=child(self),
-            )
-            self.egress_ready.append(aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}-rta", subnet_id=priv.id, route_table_id=rt.id, opts=child(self)))
+            priv, rta = subnet("private", i, az.private, rt, {
+                "kubernetes.io/role/internal-elb": "1", KARPENTER_DISCOVERY_TAG: args.cluster_name})
+            self.egress_ready.append(rta)
             self.private_subnet_ids.append(priv.id)
             if az.pod is not None:
-                pod = aws.ec2.Subnet(
-                    f"{name}-pods-{i}",
-                    vpc_id=vpc.id,
-                    cidr_block=str(az.pod),
-                    availability_zone=az_names[i],
-                    map_public_ip_on_launch=False,
-                    tags={**name_tags(tags, f"{args.cluster_name}-pods-{i}"), **cluster_tag,
-                          "mlplatform.io/subnet-tier": "pods"},
-                    opts=child(self, depends_on=[pod_assoc]),
-                )
-                aws.ec2.RouteTableAssociation(f"{name}-pods-{i}-rta", subnet_id=pod.id, route_table_id=rt.id,
-                                              opts=child(self))
+                pod, _ = subnet("pods", i, az.pod, rt, {}, depends_on=[pod_assoc])
                 self.pod_subnet_ids.append(pod.id)
 
         # Flow logs: every accepted and rejected flow, to a retained log group.
