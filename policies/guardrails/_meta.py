@@ -192,6 +192,25 @@ def _register(meta: RuleMeta, policy: Policy) -> None:
     REGISTRY.append(policy)
 
 
+def _declare(policy_cls: type, kind: str, fn: Callable, validate: Callable, *, name: str, description: str,
+             remediation: str, types: tuple[str, ...], config: Optional[Mapping[str, Mapping[str, Any]]],
+             severity: Severity, level: EnforcementLevel) -> Callable:
+    """Build the pulumi-policy object for ``fn``, record its metadata, and hand ``fn`` back unchanged."""
+    policy = policy_cls(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=level,
+        config_schema=PolicyConfigSchema(properties=dict(config)) if config else None,
+        severity=severity,
+        remediation_steps=remediation,
+    )
+    _register(RuleMeta(name, fn.__module__.rsplit(".", 1)[-1], description, remediation, level.value, kind,
+                       types, dict(config or {})), policy)
+    fn.policy_name = name  # type: ignore[attr-defined]
+    return fn
+
+
 def resource_rule(
     *,
     name: str,
@@ -225,19 +244,9 @@ def resource_rule(
             except Exception as exc:  # noqa: BLE001 - fail closed with a diagnostic, never crash the preview
                 report(f"{UNEVALUABLE}: {type(exc).__name__}: {exc}")
 
-        policy = ResourceValidationPolicy(
-            name=name,
-            description=description,
-            validate=validate,
-            enforcement_level=level,
-            config_schema=PolicyConfigSchema(properties=dict(config)) if config else None,
-            severity=severity,
-            remediation_steps=remediation,
-        )
-        _register(RuleMeta(name, fn.__module__.rsplit(".", 1)[-1], description, remediation, level.value, "resource",
-                           types_t + prefixes_t, dict(config or {})), policy)
-        fn.policy_name = name  # type: ignore[attr-defined]
-        return fn
+        return _declare(ResourceValidationPolicy, "resource", fn, validate, name=name, description=description,
+                        remediation=remediation, types=types_t + prefixes_t, config=config, severity=severity,
+                        level=level)
 
     return deco
 
@@ -292,19 +301,8 @@ def stack_rule(
             except Exception as exc:  # noqa: BLE001 - fail closed with a diagnostic, never crash the preview
                 report(f"{UNEVALUABLE}: {type(exc).__name__}: {exc}", None)
 
-        policy = StackValidationPolicy(
-            name=name,
-            description=description,
-            validate=validate,
-            enforcement_level=level,
-            config_schema=PolicyConfigSchema(properties=dict(config)) if config else None,
-            severity=severity,
-            remediation_steps=remediation,
-        )
-        _register(RuleMeta(name, fn.__module__.rsplit(".", 1)[-1], description, remediation, level.value, "stack",
-                           (), dict(config or {})), policy)
-        fn.policy_name = name  # type: ignore[attr-defined]
-        return fn
+        return _declare(StackValidationPolicy, "stack", fn, validate, name=name, description=description,
+                        remediation=remediation, types=(), config=config, severity=severity, level=level)
 
     return deco
 
