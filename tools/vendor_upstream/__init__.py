@@ -15,9 +15,16 @@ Mirrors are the git directories the search tool's ``fetch`` verb brings
 that ``pip download`` fetches. CI has no network, so the vendored files are
 committed and ``--check`` (run by the tests) needs no mirror.
 
-Source lists live in area modules (``sources_k8s``, ``sources_aws``), each
-exposing ``SOURCES: list[Source]`` and registering its transforms with
-:func:`transform`.
+Source lists live in area modules (``sources_*.py`` in this package, e.g.
+``sources_k8s``, ``sources_aws``), each exposing ``SOURCES: list[Source]`` and
+registering its transforms with :func:`transform`.
+
+Layout under ``upstream/`` (one folder, one manifest):
+
+* ``crds/<project>/<group>_<plural>.yaml``: CRD schemas and CEL rules, no descriptions;
+* ``charts/<chart>/values.yaml`` (key paths and types) and ``values.schema.json`` where shipped;
+* ``iam/<controller>.json``: controllers' recommended IAM policy statements;
+* ``aws/``: AWS facts such as managed policies with their paths.
 """
 
 from __future__ import annotations
@@ -153,13 +160,8 @@ def all_sources() -> list[Source]:
     import importlib
 
     out: list[Source] = []
-    for mod in ("sources_k8s", "sources_aws"):
-        try:
-            m = importlib.import_module(f"tools.vendor_upstream.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tools.vendor_upstream.{mod}":
-                raise
-            continue
+    for path in sorted(Path(__file__).parent.glob("sources_*.py")):
+        m = importlib.import_module(f"tools.vendor_upstream.{path.stem}")
         out += list(getattr(m, "SOURCES", []))
     dests = [s.dest for s in out]
     dupes = {d for d in dests if dests.count(d) > 1}
