@@ -7,7 +7,9 @@ For each stack: kubernetes-validate (strict, the stack's Kubernetes version) on
 every built-in object and on the pod templates inside CRD workloads; Kubeflow's
 published models on TrainJob/TrainingRuntime/ClusterTrainingRuntime/PyTorchJob;
 the best available schema for the other CRDs; checkov on the manifests plus
-the CRD pod templates wrapped as Pods; parliament on every IAM document.
+the CRD pod templates wrapped as Pods; parliament on every IAM document; AWS
+facts (managed policy ARNs, IAM actions, size limits, controllers' upstream
+policies: validators/aws_facts.py).
 
 Exit codes: 0 everything passed, 1 at least one failure, 2 the plan or a
 validator could not run (the message says which).
@@ -24,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from validators import checkov_runner, crds, k8s_schemas, kubeflow_models, parliament_runner, pods
+from validators import aws_facts, checkov_runner, crds, k8s_schemas, kubeflow_models, parliament_runner, pods
 from validators.manifests import ManifestError, load_manifests
 from validators.report import Finding, Report, Section, Subject, dump_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VALIDATORS = ("kubernetes", "kubeflow", "crds", "checkov", "parliament")
+VALIDATORS = ("kubernetes", "kubeflow", "crds", "checkov", "parliament", "aws-facts")
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -96,6 +98,8 @@ def validate_stack(stack: str, manifests_dir: Path, plan_file: Path, only: Seque
         report.add(checkov_runner.check(manifests))
     if "parliament" in only:
         report.add(parliament_runner.check(plan))
+    if "aws-facts" in only:
+        report.add(aws_facts.check(plan, partition=aws_facts.stack_partition(PROJECT_DIR, stack)))
     return report
 
 
