@@ -149,12 +149,20 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def schema_errors(values: Mapping[str, Any], facts: upstream.ChartFacts) -> Iterator[tuple[str, str]]:
-    if not facts.schema:
-        return
-    merged = _merge(facts.defaults, values)
-    for err in jsonschema.Draft7Validator(facts.schema).iter_errors(merged):
-        yield ".".join(str(p) for p in err.absolute_path), f"values.schema.json: {err.message}"
+def schema_errors(values: Mapping[str, Any], facts: upstream.ChartFacts, prefix: str = "",
+                  parent_defaults: Optional[Mapping[str, Any]] = None) -> Iterator[tuple[str, str]]:
+    """Helm's values.schema.json check: the chart's merged values (its defaults, then what the parent
+    chart's defaults and our values put under its key) against its schema; subcharts too."""
+    merged = _merge(_merge(facts.defaults, parent_defaults or {}), values)
+    if facts.schema:
+        cls = jsonschema.validators.validator_for(facts.schema, default=jsonschema.Draft7Validator)
+        for err in cls(facts.schema).iter_errors(merged):
+            where = ".".join(str(p) for p in err.absolute_path)
+            yield (f"{prefix}{where}" if where else prefix.rstrip(".")), f"values.schema.json of {facts.name}: {err.message}"
+    for key, sub in facts.subcharts.items():
+        sub_values = values.get(key) if isinstance(values.get(key), Mapping) else {}
+        sub_defaults = facts.defaults.get(key) if isinstance(facts.defaults.get(key), Mapping) else {}
+        yield from schema_errors(sub_values, sub, f"{prefix}{key}.", sub_defaults)
 
 
 def check_release(release: Mapping[str, Any], charts: Optional[Mapping[str, upstream.ChartFacts]] = None

@@ -246,6 +246,9 @@ RECIPES: dict[str, ChartRecipe] = {
                           stamped_by="hack/helm-chart-package.sh (helm package --version --app-version)",
                           app_version=lambda v: f"v{v}"),
     "grafana": ChartRecipe("grafana-community/helm-charts", "charts/grafana", lambda v: f"grafana-{v}"),
+    # The GPU Operator packages its node-feature-discovery dependency from its own charts/ folder.
+    "node-feature-discovery": ChartRecipe("NVIDIA/gpu-operator", "deployments/gpu-operator/charts/node-feature-discovery",
+                                          {"0.19.0": "v26.7.0"}.__getitem__),
     "prometheus-node-exporter": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-node-exporter",
                                             lambda v: f"prometheus-node-exporter-{v}"),
     "kube-state-metrics": ChartRecipe("prometheus-community/helm-charts", "charts/kube-state-metrics",
@@ -266,10 +269,11 @@ SUBCHARTS: dict[str, list[tuple[str, str]]] = {
     "kube-prometheus-stack": [("grafana", "12.11.1"), ("prometheus-node-exporter", "4.56.1"),
                               ("kube-state-metrics", "8.4.0")],
     "kubeflow-trainer": [("jobset", "0.12.0")],
+    "gpu-operator": [("node-feature-discovery", "0.19.0")],
 }
 
 #: Charts that ship a values.schema.json (recorded by the chart-templates facts; a test keeps them in step).
-SHIPS_VALUES_SCHEMA: set[str] = set()
+SHIPS_VALUES_SCHEMA: set[str] = {"charts/gpu-operator/charts/node-feature-discovery"}
 
 
 def chart_sources(chart: str, version: str, dest: str) -> list[Source]:
