@@ -16,7 +16,8 @@ that ``pip download`` fetches. CI has no network, so the vendored files are
 committed and ``--check`` (run by the tests) needs no mirror.
 
 Source lists live in area modules (``sources_*.py`` in this package, e.g.
-``sources_k8s``, ``sources_aws``), each exposing ``SOURCES: list[Source]`` and
+``sources_k8s``, ``sources_aws``), each exposing ``SOURCES: list[Source]``
+(and optionally ``WARNINGS: list[str]``, printed when vendoring) and
 registering its transforms with :func:`transform`.
 
 Layout under ``upstream/`` (one folder, one manifest):

@@ -241,6 +241,11 @@ RECIPES: dict[str, ChartRecipe] = {
     "aws-fsx-csi-driver": ChartRecipe("kubernetes-sigs/aws-fsx-csi-driver", "charts/aws-fsx-csi-driver",
                                       lambda v: f"helm-chart-aws-fsx-csi-driver-{v}"),
     "keda": ChartRecipe("kedacore/charts", "keda", lambda v: f"v{v}"),
+    # CRD-only charts, for when they are pinned (Helm never upgrades CRDs from a chart's crds/ folder).
+    "karpenter-crd": ChartRecipe("aws/karpenter-provider-aws", "charts/karpenter-crd", lambda v: f"v{v}",
+                                 stamped_by="hack/release/common.sh (publishHelmChart: yq .version/.appVersion)"),
+    "prometheus-operator-crds": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-operator-crds",
+                                            lambda v: f"prometheus-operator-crds-{v}"),
     # subcharts
     "jobset": ChartRecipe("kubernetes-sigs/jobset", "charts/jobset", lambda v: f"v{v}",
                           stamped_by="hack/helm-chart-package.sh (helm package --version --app-version)",
@@ -307,11 +312,17 @@ def _chart_versions() -> dict[str, str]:
     return out
 
 
+#: Pinned charts with no recipe yet: not vendored, so the pin tests and `make validate` fail for them
+#: (listing them here instead of failing at import keeps every other source usable).
+MISSING_RECIPES: dict[str, str] = {}
+
+
 def _charts() -> list[Source]:
     out: list[Source] = []
     for chart, version in sorted(_chart_versions().items()):
         if chart not in RECIPES:
-            raise SystemExit(f"chart {chart} {version} is pinned but sources_k8s.RECIPES has no recipe for it")
+            MISSING_RECIPES[chart] = version
+            continue
         out += chart_sources(chart, version, f"charts/{chart}")
         for sub, sub_version in SUBCHARTS.get(chart, []):
             out += chart_sources(sub, sub_version, f"charts/{chart}/charts/{sub}")
@@ -319,3 +330,5 @@ def _charts() -> list[Source]:
 
 
 SOURCES: list[Source] = CRDS + _charts()
+WARNINGS = [f"chart {c} {v} is pinned but sources_k8s.RECIPES has no recipe for it: not vendored"
+            for c, v in sorted(MISSING_RECIPES.items())]
