@@ -47,6 +47,7 @@ queue-name label names a LocalQueue this plan creates in the job's namespace
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Optional
 
@@ -62,7 +63,7 @@ KUEUE = "kubernetes-sigs/kueue@v0.19.2"
 
 # --------------------------------------------------------------------------- apimachinery helpers
 
-_HTTP_PATH = __import__("re").compile(r"^[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$")
+_HTTP_PATH = re.compile(r"^[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$")
 
 
 def is_domain_prefixed_path(value: str) -> list[str]:
@@ -253,7 +254,7 @@ KUEUE_JOBS = {("trainer.kubeflow.org", "TrainJob"), ("kubeflow.org", "PyTorchJob
 
 def clusterqueue_errors(cq: Mapping) -> Iterator[Error]:
     spec = cq.get("spec") or {}
-    has_parent = bool(spec.get("cohortName") or spec.get("cohort"))
+    has_parent = bool(spec.get("cohortName"))
     seen_res: set = set()
     seen_flavors: set = set()
     groups = spec.get("resourceGroups") or []

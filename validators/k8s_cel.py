@@ -239,10 +239,6 @@ def _is_cidr(text: Any) -> bool:
 # --------------------------------------------------------------------------- function table
 
 
-def _to_py(v: Any) -> Any:
-    return v
-
-
 def _list_index(target: Any, value: Any) -> Any:
     return I(target.index(value)) if value in target else I(-1)
 
@@ -296,10 +292,6 @@ def _find_all(target: Any, pattern: Any, limit: Any = None) -> Any:
     if limit is not None and int(limit) >= 0:
         found = found[:int(limit)]
     return celtypes.ListType([S(x) for x in found])
-
-
-def _num(v: Any) -> Any:
-    return v
 
 
 def _sum(target: Any) -> Any:
