@@ -27,10 +27,12 @@ docs: $(STAMP)
 	$(PY) -m tools.gen_docs
 
 # Outside validators (validators/, README "Outside validators"): the offline plan of each stack into a
-# temp dir, then kubernetes-validate (strict), Kubeflow's models, CRD schemas, checkov and parliament.
+# temp dir, then kubernetes-validate (strict), Kubeflow's models, the vendored upstream CRDs (schema, CEL),
+# the Trainer/Kueue admission checks, Helm values against the pinned charts, checkov and parliament.
 # checkov and parliament pin old shared packages: they get their own venvs under .tools/, rebuilt from
 # validators/{requirements,constraints}-<tool>.txt whenever those change.
-VALIDATE_STACKS ?= dev prod
+# Every stack present (Pulumi.<stack>.yaml), not only dev and prod.
+VALIDATE_STACKS ?= $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
 
 validator-tools: $(STAMP)
 	$(PY) -m validators.envs ensure

@@ -20,6 +20,9 @@ from typing import Mapping
 # The date every pin in this file was (re)checked.  Bump it, and the individual
 # ``checked`` fields, whenever a pin is re-verified.
 _CHECKED = "2026-11-29"
+# Helm pins re-checked against their upstream chart files, vendored under upstream/charts/ (MANIFEST.json
+# names repository, tag and commit); tests compare every pin with the vendored Chart.yaml facts.
+_VENDORED = "2026-11-30"
 
 
 @dataclass(frozen=True)
@@ -125,30 +128,33 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
     "aws-load-balancer-controller": HelmChartPin(
         chart="aws-load-balancer-controller",
         repository="https://aws.github.io/eks-charts",
-        version="3.6.0",
-        # The 3.x charts carry the controller version as appVersion (chart 3.4.0
-        # was seen with appVersion v3.4.0); 3.6.0 installs controller v3.6.0.
-        app_version="v3.6.0",
-        checked=_CHECKED,
+        # Moved from 3.6.0: the newest release whose chart source could be read (the upstream mirror ends at
+        # v3.5.0, 2026-08-03), so its values and CRDs are checked against upstream/charts/.
+        version="3.5.0",
+        app_version="v3.5.0",
+        checked=_VENDORED,
         source=(
-            "Newest chart seen: `helm install ... eks/aws-load-balancer-controller --version 3.6.0` in "
-            "public GitHub deploy notes dated 2026-10-04 (controller and IAM policy v3.6.0); 3.5.0 is "
-            "widely pinned too. Repo: https://github.com/aws/eks-charts, chart source "
-            "kubernetes-sigs/aws-load-balancer-controller/helm/aws-load-balancer-controller. Re-fetch "
-            "docs/install/iam_policy.json at the v3.6.0 tag when bumping."
+            "kubernetes-sigs/aws-load-balancer-controller tag v3.5.0, helm/aws-load-balancer-controller/"
+            "Chart.yaml (version 3.5.0, appVersion v3.5.0), vendored under upstream/charts/. A 3.6.0 chart was "
+            "reported in public deploy notes (2026-10) but its source could not be read, so it is not pinned. "
+            "Published to https://aws.github.io/eks-charts. Re-fetch docs/install/iam_policy.json at the same "
+            "tag when bumping."
         ),
     ),
     "karpenter": HelmChartPin(
         chart="karpenter",
         repository="oci://public.ecr.aws/karpenter",
-        version="1.15.0",
-        app_version="1.15.0",  # Karpenter ships chart and controller at the same version
-        checked=_CHECKED,
+        # Moved from 1.15.0: the newest release whose chart and CRDs could be read (mirror ends at v1.14.1).
+        version="1.14.1",
+        app_version="1.14.1",  # the release job stamps chart version and appVersion with the tag
+        checked=_VENDORED,
         source=(
-            "https://karpenter.sh/v1.15/upgrading/ lists v1.15 as latest, 'chore: Release v1.15.0' dated "
-            "2026-10-10. ai-on-eks pins 1.14.0 (infra/base/terraform/variables.tf, karpenter_version). "
-            "Install the matching oci://public.ecr.aws/karpenter/karpenter-crd chart at the same version, "
-            "because Helm never upgrades CRDs from crds/."
+            "aws/karpenter-provider-aws tag v1.14.1 (2026-08-20): charts/karpenter and pkg/apis/crds, vendored "
+            "under upstream/. The tree's Chart.yaml keeps the previous release's numbers; "
+            "hack/release/common.sh stamps version and appVersion with the tag when publishing. v1.15.0 was "
+            "announced (karpenter.sh/v1.15/upgrading, 2026-10) but its files could not be read. Install the "
+            "matching oci://public.ecr.aws/karpenter/karpenter-crd chart at the same version, because Helm "
+            "never upgrades CRDs from crds/."
         ),
     ),
     "cluster-autoscaler": HelmChartPin(
@@ -156,27 +162,26 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         repository="https://kubernetes.github.io/autoscaler",
         version="9.59.0",
         app_version="1.35.0",
-        checked=_CHECKED,
+        checked=_VENDORED,
         source=(
-            "Newest chart seen is 9.59.0 (public helm commands and notes, autumn 2026); a public review "
-            "note states 9.59.0 is the newest chart and still defaults image.tag to v1.35.0. The "
-            "autoscaler image must match the cluster minor, so set image.tag per cluster: "
-            "registry.k8s.io/autoscaling/cluster-autoscaler v1.34.4 / v1.35.1 / v1.36.1 (all seen in "
-            "public manifests and the upstream v1.36.1 release notes). Chart source: "
-            "kubernetes/autoscaler/charts/cluster-autoscaler."
+            "kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0, "
+            "cluster-autoscaler/charts/cluster-autoscaler/Chart.yaml (appVersion 1.35.0), vendored under "
+            "upstream/charts/. The autoscaler image must match the cluster minor, so image.tag is set per "
+            "cluster: registry.k8s.io/autoscaling/cluster-autoscaler v1.34.4 / v1.35.1 / v1.36.1 (all seen in "
+            "public manifests and the upstream v1.36.1 release notes)."
         ),
     ),
     "nvidia-device-plugin": HelmChartPin(
         chart="nvidia-device-plugin",
         repository="https://nvidia.github.io/k8s-device-plugin",
-        version="0.20.1",
-        app_version="0.20.1",  # NVIDIA publishes this chart at the plugin's own version
-        checked=_CHECKED,
+        # Moved from 0.20.1: the newest release whose chart source could be read (mirror ends at v0.20.0).
+        version="0.20.0",
+        app_version="0.20.0",
+        checked=_VENDORED,
         source=(
-            "Newest seen: `nvdp/nvidia-device-plugin --version 0.20.1` in several public GitHub guides "
-            "(2026); 0.20.0 recorded in an EKS 1.36 GPU deploy log dated 2026-09-16. ai-on-eks still pins "
-            "0.18.2 (infra/base/terraform/variables.tf, nvidia_device_plugin_version). Repo: "
-            "NVIDIA/k8s-device-plugin/deployments/helm/nvidia-device-plugin."
+            "NVIDIA/k8s-device-plugin tag v0.20.0 (2026-08-19), deployments/helm/nvidia-device-plugin/"
+            "Chart.yaml, vendored under upstream/charts/. 0.20.1 appears in public guides but its source could "
+            "not be read. ai-on-eks still pins 0.18.2."
         ),
     ),
     "gpu-operator": HelmChartPin(
@@ -184,54 +189,56 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         repository="https://helm.ngc.nvidia.com/nvidia",
         version="v26.7.0",  # this chart does use a leading "v"
         app_version="v26.7.0",
-        checked=_CHECKED,
+        checked=_VENDORED,
         source=(
-            "Newest seen: `nvidia/gpu-operator --version v26.7.0` in public GitHub install scripts and "
-            "chart docs (2026); `helm show chart` for v26.3.1 shows appVersion equal to the chart "
-            "version. ai-on-eks pins 26.3.0 (infra/base/terraform/variables.tf) and runs it with "
-            "driver.enabled=false because EKS GPU AMIs ship the driver."
+            "NVIDIA/gpu-operator tag v26.7.0 (2026-08-20), deployments/gpu-operator, vendored under "
+            "upstream/charts/. The tree's Chart.yaml holds placeholders (v1.0.0-devel / main-latest); "
+            ".github/workflows/publish-helm-oci-chart.yaml packages it with --version and --app-version set to "
+            "the release. ai-on-eks pins 26.3.0 and runs it with driver.enabled=false because EKS GPU AMIs ship "
+            "the driver."
         ),
     ),
     "dcgm-exporter": HelmChartPin(
         chart="dcgm-exporter",
         repository="https://nvidia.github.io/dcgm-exporter/helm-charts",
         version="4.8.1",
-        # appVersion inferred, not read from Chart.yaml: exporter 4.8.1 is
-        # published as image nvcr.io/nvidia/k8s/dcgm-exporter:4.5.2-4.8.1-*.
-        app_version="4.5.2-4.8.1",
-        checked=_CHECKED,
+        app_version="4.8.1",  # Chart.yaml appVersion; the image tag adds the DCGM version (4.5.2-4.8.1-*)
+        checked=_VENDORED,
         source=(
-            "Chart 4.8.1 is the version ai-on-eks pins (awslabs/ai-on-eks "
-            "infra/base/terraform/variables.tf, nvidia_dcgm_exporter_version). Exporter images up to "
-            "4.6.0-4.8.3 were seen on nvcr.io, but no chart newer than 4.8.1 could be confirmed, so 4.8.1 "
-            "is pinned. appVersion 4.5.2-4.8.1 is inferred from the image tag, not read from Chart.yaml."
+            "NVIDIA/dcgm-exporter tag 4.5.2-4.8.1, deployment/Chart.yaml (version 4.8.1, appVersion 4.8.1), "
+            "vendored under upstream/charts/. ai-on-eks pins the same chart. Chart 4.8.2 (tag 4.5.3-4.8.2) "
+            "also exists upstream."
         ),
     ),
     "metrics-server": HelmChartPin(
         chart="metrics-server",
         repository="https://kubernetes-sigs.github.io/metrics-server/",
-        version="3.14.0",
-        app_version="0.9.0",
-        checked=_CHECKED,
+        # Moved from 3.14.0: the newest chart whose source could be read (tag
+        # metrics-server-helm-chart-3.13.1; metrics-server v0.9.0 is tagged but no chart for it is).
+        version="3.13.1",
+        app_version="0.8.1",
+        checked=_VENDORED,
         source=(
-            "`helm list` output in several public GitHub lab logs (2026-09/10) shows "
-            "metrics-server-3.14.0 with APP VERSION 0.9.0. Chart source: "
-            "kubernetes-sigs/metrics-server/charts/metrics-server. (EKS also offers a metrics-server "
-            "managed add-on, v0.9.0-eksbuild.11 seen, if the add-on route is preferred.)"
+            "kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1, charts/metrics-server/"
+            "Chart.yaml (appVersion 0.8.1), vendored under upstream/charts/. A 3.14.0 chart with app 0.9.0 "
+            "appears in public lab logs but its source could not be read. (EKS also offers a metrics-server "
+            "managed add-on if the add-on route is preferred.)"
         ),
     ),
     "kube-prometheus-stack": HelmChartPin(
         chart="kube-prometheus-stack",
         repository="https://prometheus-community.github.io/helm-charts",
-        version="89.2.2",
+        # Moved from 89.2.2: the newest release whose chart source could be read (mirror ends at 88.5.3).
+        version="88.5.3",
         app_version="v0.93.1",  # Prometheus Operator version the chart ships
-        checked=_CHECKED,
+        checked=_VENDORED,
         source=(
-            "89.2.2 with Prometheus Operator v0.93.1 recorded together in a public GitHub deployment "
-            "record (autumn 2026); chart metadata at prometheus-community/helm-charts tag "
-            "kube-prometheus-stack-89.2.2, charts/kube-prometheus-stack/Chart.yaml. A Renovate PR bumping "
-            "89.2.2 -> 89.2.4 was also seen, but 89.2.4's appVersion could not be verified, so 89.2.2 is "
-            "pinned. ai-on-eks pins 82.16.0. Major bumps (82 -> 89) need the CRDs re-applied by hand."
+            "prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, charts/kube-prometheus-stack/"
+            "Chart.yaml (appVersion v0.93.1; subcharts grafana 12.11.1 from grafana-community, "
+            "prometheus-node-exporter 4.56.1, kube-state-metrics 8.4.0), vendored with those subcharts and its "
+            "ServiceMonitor/PodMonitor/PrometheusRule CRDs under upstream/. 89.2.x was reported in public "
+            "deployment records but its source could not be read. Major bumps need the CRDs re-applied by "
+            "hand."
         ),
     ),
     "kubeflow-trainer": HelmChartPin(
@@ -242,16 +249,16 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         # models (requirements-dev.txt), so the CRDs the chart installs must be the 2.3 ones.
         # Move chart and models together.
         version="2.3.0",
+        # Chart.yaml declares no appVersion: the controller image tag defaults to "v" + the chart version
+        # (templates/_helpers.tpl, trainer.defaultImageTag).
         app_version="v2.3.0",
-        checked=_CHECKED,
+        checked=_VENDORED,
         source=(
-            "https://github.com/kubeflow/trainer/releases/tag/v2.3.0 (install command uses chart "
-            "--version 2.3.0); charts/kubeflow-trainer/Chart.yaml at 2.3.0 declares the jobset 0.12.0 "
-            "dependency (condition jobset.install). Newest 2.3.x verifiable on the check date: no v2.3.1 "
-            "tag or kubeflow-trainer-api 2.3.x model release after 2.3.0 was found (PyPI lists 2.3.0 as "
-            "newest). 2.3.0 moved the CRDs into chart templates, so helm upgrades now update them. "
-            "Install into kubeflow-system; needs Kubernetes >= 1.31. Clusters on Trainer 2.0-2.2 must "
-            "pass through 2.3 before any later version (v2.3.0 release notes)."
+            "kubeflow/trainer tag v2.3.0: charts/kubeflow-trainer (depends on jobset 0.12.0, condition "
+            "jobset.install) and manifests/base/crds, vendored under upstream/ with the jobset 0.12.0 chart "
+            "and CRD. https://github.com/kubeflow/trainer/releases/tag/v2.3.0. 2.3.0 moved the CRDs into "
+            "chart templates, so helm upgrades now update them. Install into kubeflow-system; needs "
+            "Kubernetes >= 1.31. Clusters on Trainer 2.0-2.2 must pass through 2.3 before any later version."
         ),
     ),
     "training-operator": HelmChartPin(
@@ -264,41 +271,43 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         repository="https://github.com/kubeflow/trainer.git/manifests/overlays/standalone",
         version="v1.9.3",  # a git tag, hence the leading "v"
         app_version="v1.9.3",
-        checked=_CHECKED,
+        checked=_VENDORED,
         source=(
             "NO published Helm chart exists for the legacy v1 operator (PyTorchJob, kubeflow.org/v1): "
             "upstream ships kustomize only; the only chart seen was the community awslabs/kubeflow-manifests "
             "one, which stopped at Kubeflow 1.7. Newest v1 tag seen: v1.9.3, used as "
             "manifests/overlays/standalone?ref=v1.9.3 in several public GitHub guides; kubeflow.org "
-            "docs/components/trainer/legacy-v1 marks v1 as legacy. Do not run it next to Trainer v2 "
+            "docs/components/trainer/legacy-v1 marks v1 as legacy. The tag's PyTorchJob CRD "
+            "(manifests/base/crds/kubeflow.org_pytorchjobs.yaml) is vendored under upstream/crds/; no chart "
+            "values exist to vendor. Do not run it next to Trainer v2 "
             "without checking for overlapping webhooks."
         ),
     ),
     "kueue": HelmChartPin(
         chart="kueue",
         repository="oci://registry.k8s.io/kueue/charts",
-        version="0.19.7",
-        app_version="v0.19.7",  # Kueue charts are released in lockstep with the controller
-        checked=_CHECKED,
+        # Moved from 0.19.7: the newest release whose chart and CRDs could be read (mirror ends at v0.19.2).
+        version="0.19.2",
+        app_version="v0.19.2",
+        checked=_VENDORED,
         source=(
-            "Newest seen: `helm upgrade --install kueue oci://registry.k8s.io/kueue/charts/kueue --version "
-            "0.19.7` in public GitHub setup guides (2026); 0.19.6 is also widely pinned. Release notes: "
-            "https://github.com/kubernetes-sigs/kueue/releases. Read each .0 release note you cross when "
-            "upgrading (0.18.0 changed webhook namespace exclusions)."
+            "kubernetes-sigs/kueue tag v0.19.2 (2026-08-20): charts/kueue/Chart.yaml and "
+            "config/components/crd/bases, vendored under upstream/. 0.19.7 appears in public setup guides but "
+            "its source could not be read. Read each .0 release note you cross when upgrading (0.18.0 changed "
+            "webhook namespace exclusions)."
         ),
     ),
     "aws-efa-k8s-device-plugin": HelmChartPin(
         chart="aws-efa-k8s-device-plugin",
         repository="https://aws.github.io/eks-charts",
         version="v0.5.7",  # this chart uses a leading "v"
-        # Inferred: eks-charts publishes the plugin at the chart's own version.
-        app_version="v0.5.7",
-        checked=_CHECKED,
+        app_version="v0.5.4",  # Chart.yaml appVersion (the chart and the plugin are versioned apart)
+        checked=_VENDORED,
         source=(
-            "Chart v0.5.7 pinned in aws-ia/terraform-aws-eks-blueprints patterns (targeted-odcr/helm.tf) and "
-            "several public EFA-on-EKS Terraform stacks; the chart README (aws/eks-charts "
-            "stable/aws-efa-k8s-device-plugin) documents image v0.5.x and the nodeSelector on "
-            "vpc.amazonaws.com/efa.present. A newer build could not be confirmed."
+            "aws/eks-charts tag v0.0.188, stable/aws-efa-k8s-device-plugin/Chart.yaml (version v0.5.7, "
+            "appVersion v0.5.4), vendored under upstream/charts/. Pinned by aws-ia/terraform-aws-eks-blueprints "
+            "patterns. Newer charts exist upstream (v0.5.30 with plugin v0.5.20 at eks-charts v0.0.241); moving "
+            "to one is a plugin upgrade to test on EFA hardware, not a metadata fix."
         ),
     ),
     "aws-fsx-csi-driver": HelmChartPin(
@@ -306,14 +315,11 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         chart="aws-fsx-csi-driver",
         repository="https://kubernetes-sigs.github.io/aws-fsx-csi-driver",
         version="1.17.0",
-        # Inferred pairing: the chart's Chart.yaml could not be read.
-        app_version="1.10.0",
-        checked=_CHECKED,
+        app_version="1.9.0",
+        checked=_VENDORED,
         source=(
-            "newreleases.io listing for kubernetes-sigs/aws-fsx-csi-driver shows the latest releases as "
-            "v1.10.0, v1.9.0 and helm-chart-aws-fsx-csi-driver-1.17.0. The chart-to-driver pairing "
-            "(1.17.0 -> 1.10.0) is inferred from that listing; check `helm show chart` before relying on "
-            "app_version."
+            "kubernetes-sigs/aws-fsx-csi-driver tag helm-chart-aws-fsx-csi-driver-1.17.0 (2026-04-21), "
+            "charts/aws-fsx-csi-driver/Chart.yaml (appVersion 1.9.0), vendored under upstream/charts/."
         ),
     ),
 })

@@ -165,7 +165,7 @@ def trainjob(name: str = "mnist", *, node_patch: Optional[dict] = None, pod_patc
              "containers": [node]}
     pspec.update(pod_patch or {})
     ann = {"karpenter.sh/do-not-disrupt": "true"} if annotations is None else dict(annotations)
-    patch = {"manager": "mlplatform", "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
+    patch = {"manager": "mlplatform.io/platform", "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
         {"name": "node", "template": {"spec": {"template": {"metadata": {"annotations": ann}, "spec": pspec}}}}]}}}}
     res_ = resources or {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": 1},
                          "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": 1}}

@@ -15,6 +15,7 @@ from tests.addon_helpers import (
     EKS_ADDON, HELM_RELEASE, PRIVATE, TAGS, VPC, deps, managed_policy_arns, release, run_addon, statements,
 )
 from tests.helpers import aws_managed_arn, of_type, policy_doc, run_component
+from validators import helm_values, upstream
 
 CLIENT_SGS = ["sg-cluster0000000000", "sg-nodes00000000000"]
 
@@ -196,7 +197,13 @@ def test_fsx_driver_is_the_managed_addon_where_offered(minor):
     run = run_addon(lambda t, cfg: FsxCsiDriver("fsx", FsxCsiDriverArgs(target=t)), kubernetes_version=minor)
     addon = run.one(EKS_ADDON, "fsx-aws-fsx-csi-driver")
     assert addon.inputs["addonVersion"] == versions.EKS_ADDONS["aws-fsx-csi-driver"].versions[minor]
-    assert "configurationValues" not in addon.inputs  # only keys the add-on schema is known to accept
+    # The controller runs on the system pool (finding 7 of issue 14). The add-on packages the upstream chart;
+    # every key set must be a value of that chart (upstream facts; the add-on's own JSON schema is only
+    # readable with `aws eks describe-addon-configuration`).
+    config = json.loads(addon.inputs["configurationValues"])
+    assert config == {"controller": {"nodeSelector": {"mlplatform.io/role": "system"}}}
+    fsx_chart = helm_values.ChartKnowledge(upstream.charts()["aws-fsx-csi-driver"])
+    assert list(helm_values.value_errors(config, fsx_chart)) == []
     assert not [r for r in of_type(run, HELM_RELEASE) if r.name.startswith("fsx")]
     doc = statements(run.one("aws:iam/policy:Policy", "fsx-identity-policy").inputs["policy"])
     assert {a for s in doc.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} \

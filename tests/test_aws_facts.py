@@ -107,6 +107,17 @@ def test_vendored_aws_files_match_the_manifest_and_the_source_list():
         assert e["upstreamSha256"] and e["commit"] and e["fetched"]
 
 
+def test_controller_policies_are_vendored_at_the_pinned_versions():
+    controllers = aws_facts.load_deviations()
+    assert set(sources_aws.PINNED_TAGS) == set(controllers)
+    entries = {e["file"]: e for e in vu.load_manifest()["files"]}
+    for name, c in controllers.items():
+        assert entries[c.upstream]["ref"] == sources_aws.vendored_tag(name), name
+    # A lag is allowed only for the pin it was written for: bump the pin and it must be looked at again.
+    for name, lag in sources_aws.LAGGING.items():
+        assert set(lag) == {sources_aws.PINNED_TAGS[name]}, name
+
+
 def test_transforms_keep_statements_from_cloudformation_and_markdown():
     template = b"""
 Resources:

@@ -49,6 +49,19 @@ def test_json_contract(dev_plan):
     assert data["outputs"]["kubeconfig"] == "[secret]"
 
 
+def test_dev_plan_passes_the_upstream_crd_admission_and_helm_checks(dev_plan):
+    """The plan's custom resources against the vendored CRDs and webhook ports, its releases against the charts."""
+    from validators.__main__ import validate_stack
+    from validators.report import Report
+
+    _, _, mdir = dev_plan
+    report = validate_stack("dev", mdir, mdir.parent / "plan.json", ["crds", "admission", "helm"], Report("dev"),
+                            k8s_version="1.35")
+    assert report.ok, [f.render() for f in report.findings]
+    assert {s.validator: s.checked > 0 for s in report.sections} == {"crd-schema": True, "admission": True,
+                                                                     "helm-values": True}
+
+
 def test_manifests_are_kubernetes_objects(dev_plan):
     _, data, mdir = dev_plan
     files = sorted(mdir.glob("*.yaml"))

@@ -131,4 +131,42 @@ def test_switches():
 def test_values_without_storage_class_keep_data_off_persistent_volumes():
     v = values.kube_prometheus_stack_values(retention="15d", storage_gib=50, storage_class=None, grafana_secret=None)
     assert "storageSpec" not in v["prometheus"]["prometheusSpec"] and "persistence" not in v["grafana"]
-    assert v["prometheus-node-exporter"]["tolerations"][0]["key"] == GPU_TAINT_KEY
+
+
+def _tolerates(tolerations, taint) -> bool:
+    """Kubernetes' toleration matching (core/v1 Toleration.ToleratesTaint)."""
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint["effect"]:
+            continue
+        if t.get("operator") == "Exists" and not t.get("key"):
+            return True
+        if t.get("key") != taint["key"]:
+            continue
+        if t.get("operator") == "Exists" or t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+#: Taints nodes may carry: ours, and ones other teams or controllers add.
+TAINTS = [{"key": GPU_TAINT_KEY, "value": "true", "effect": "NoSchedule"},
+          {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"},
+          {"key": "team.example.com/dedicated", "value": "x", "effect": "NoSchedule"},
+          {"key": "karpenter.sh/disrupted", "effect": "NoSchedule"},
+          {"key": "example.com/maintenance", "effect": "NoExecute"},
+          {"key": "example.com/soft", "effect": "PreferNoSchedule"}]
+
+
+@pytest.mark.parametrize("storage_class", [None, "gp3"])
+def test_node_exporter_tolerates_at_least_what_the_charts_default_tolerates(storage_class):
+    """Issue 14 finding 6: a ``tolerations`` value replaces the chart's list, it does not add to it."""
+    from validators import upstream
+
+    kps = upstream.charts()["kube-prometheus-stack"]
+    default = kps.subcharts["prometheus-node-exporter"].defaults["tolerations"]
+    ours = values.kube_prometheus_stack_values(retention="15d", storage_gib=50, storage_class=storage_class,
+                                               grafana_secret=None)["prometheus-node-exporter"].get("tolerations",
+                                                                                                     default)
+    for taint in TAINTS:
+        if _tolerates(default, taint):
+            assert _tolerates(ours, taint), taint
+    assert all(_tolerates(ours, t) for t in TAINTS)  # every node is monitored, whatever its taints

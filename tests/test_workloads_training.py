@@ -11,6 +11,7 @@ from components.conventions import ACCELERATOR_LABEL, GPU_RESOURCE, GPU_TAINT_KE
 from components.workloads import training_specs as specs
 from components.workloads.training import (TrainingJob, TrainingJobArgs, TrainingPlatform, TrainingPlatformArgs)
 from tests.helpers import minimal_config, policy_doc, run_component
+from validators import admission, helm_values
 from tests.workload_helpers import (BUCKET, bucket_arn, by_suffix, depends_on, identity, names, one, pods_of,
                                     provider, validate_pytorchjob, validate_trainer, verdicts)
 
@@ -67,7 +68,10 @@ def test_trainjob_shape_validates_against_trainer_api_models():
     assert res["requests"] == res["limits"] == {"cpu": "16", "memory": "64Gi", GPU_RESOURCE: "4"}
     assert tj["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "training"
     (patch,) = spec["runtimePatches"]
-    assert patch["manager"] == "mlplatform"
+    # Trainer's admission webhook (ported in validators/admission.py from upstream jobset.go) accepts the
+    # patch only with a domain-prefixed manager and containers the runtime has.
+    assert admission.is_domain_prefixed_path(patch["manager"]) == []
+    assert list(admission.trainjob_errors(tj, specs.torch_runtime("torch-distributed", "img:1"), True)) == []
 
 
 def test_trainjob_effective_pod_is_placed_on_gpus_hardened_and_undisruptable():
@@ -164,7 +168,11 @@ def test_platform_installs_pinned_trainer_with_jobset_and_kueue_in_parallel():
     assert pin.version == "2.3.0"
     assert trainer.inputs["chart"] == "oci://ghcr.io/kubeflow/charts/kubeflow-trainer"
     assert trainer.inputs["version"] == pin.version and trainer.inputs["namespace"] == "kubeflow-system"
-    assert trainer.inputs["values"]["jobset"] == {"install": True}
+    # JobSet (a Trainer subchart) is installed and its controller runs on the system pool (issue 14, finding 7);
+    # every value set exists in the vendored Trainer chart or its jobset subchart.
+    assert trainer.inputs["values"]["jobset"] == {"install": True,
+                                                  "controller": {"nodeSelector": {"mlplatform.io/role": "system"}}}
+    assert helm_values.check_release({"type": "kubernetes:helm.sh/v3:Release", "inputs": trainer.inputs}) == []
     kueue = one(run, ":Release", "training-kueue")
     assert kueue.inputs["chart"] == "oci://registry.k8s.io/kueue/charts/kueue"
     assert kueue.inputs["version"] == versions.HELM_CHARTS["kueue"].version

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from automation.offline.monitor import Registration
 from automation.offline.plan import check_policies
 from automation.offline.runner import PROJECT_DIR, ProgramRun
+from components import versions
 from components.identity import ClusterIdentity
 
 ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/ABCDEF0123456789"
@@ -38,7 +39,7 @@ def bucket_arn(env) -> pulumi.Output[str]:
 def lb_controller_release(p: k8s.Provider) -> k8s.helm.v3.Release:
     """A stand-in for the add-on layer's AWS Load Balancer Controller release (same chart name)."""
     return k8s.helm.v3.Release("lbc", name="aws-load-balancer-controller", chart="aws-load-balancer-controller",
-                               version="3.6.0", namespace="kube-system",
+                               version=versions.HELM_CHARTS["aws-load-balancer-controller"].version, namespace="kube-system",
                                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://aws.github.io/eks-charts"),
                                opts=pulumi.ResourceOptions(provider=p))
 

@@ -6,7 +6,9 @@
 For each stack: kubernetes-validate (strict, the stack's Kubernetes version) on
 every built-in object and on the pod templates inside CRD workloads; Kubeflow's
 published models on TrainJob/TrainingRuntime/ClusterTrainingRuntime/PyTorchJob;
-the best available schema for the other CRDs; checkov on the manifests plus
+every custom resource against its vendored upstream CRD (schema, defaults,
+CEL) and the Trainer/Kueue admission checks; every Helm release's values
+against the pinned chart's vendored facts; checkov on the manifests plus
 the CRD pod templates wrapped as Pods; parliament on every IAM document; AWS
 facts (managed policy ARNs, IAM actions, size limits, controllers' upstream
 policies: validators/aws_facts.py).
@@ -26,12 +28,14 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from validators import aws_facts, checkov_runner, crds, k8s_schemas, kubeflow_models, parliament_runner, pods
+from validators import (
+    admission, aws_facts, checkov_runner, crds, helm_values, k8s_schemas, kubeflow_models, parliament_runner, pods,
+)
 from validators.manifests import ManifestError, load_manifests
 from validators.report import Finding, Report, Section, Subject, dump_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VALIDATORS = ("kubernetes", "kubeflow", "crds", "checkov", "parliament", "aws-facts")
+VALIDATORS = ("kubernetes", "kubeflow", "crds", "admission", "helm", "checkov", "parliament", "aws-facts")
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -92,8 +96,14 @@ def validate_stack(stack: str, manifests_dir: Path, plan_file: Path, only: Seque
             if crds.handles(m):
                 section.checked += 1
                 section.findings += crds.check(m, version)
-            elif not kubeflow_models.handles(m):
+            else:
                 section.findings.append(crds.unsupported(m))
+        section.notes += crds.notes(custom)
+        section.notes.append(f"{crds.rules_evaluated(custom)} CEL rule evaluations")
+    if "admission" in only:
+        report.add(admission.check(custom))
+    if "helm" in only:
+        report.add(helm_values.check(plan))
     if "checkov" in only:
         report.add(checkov_runner.check(manifests))
     if "parliament" in only:

@@ -284,7 +284,9 @@ class FsxCsiDriver(pulumi.ComponentResource):
         if self.managed:
             # Default configuration: the add-on's configuration schema for controller placement could not be
             # verified, and a key it rejects fails the install. Its node plugin tolerates every taint by default.
-            self.driver = managed_addon(self, name, "aws-fsx-csi-driver", t, identity=identity)
+            # Controller on the system pool, as the chart fallback does (the add-on takes the chart's values).
+            self.driver = managed_addon(self, name, "aws-fsx-csi-driver", t, identity=identity,
+                                        configuration=values.csi_addon_configuration())
         else:
             self.driver = helm_release(
                 self, name, "aws-fsx-csi-driver", t, namespace=PLATFORM_NAMESPACE,

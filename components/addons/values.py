@@ -192,7 +192,7 @@ def gpu_operator_values() -> dict:
 
 
 def csi_addon_configuration() -> dict:
-    """EKS add-on configuration of the EBS and EFS CSI drivers: controllers on the system pool.
+    """EKS add-on configuration of the EBS, EFS and FSx CSI drivers: controllers on the system pool.
 
     The node DaemonSets keep their defaults, which tolerate every taint, so
     GPU nodes can mount volumes too.

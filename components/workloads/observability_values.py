@@ -69,8 +69,10 @@ def kube_prometheus_stack_values(*, retention: str, storage_gib: int, storage_cl
         "alertmanager": {"alertmanagerSpec": alertmanager_spec},
         "grafana": grafana,
         "kube-state-metrics": {"nodeSelector": system},
-        # node-exporter is a DaemonSet: it must also run on tainted GPU nodes.
-        "prometheus-node-exporter": {"tolerations": [gpu_toleration()]},
+        # node-exporter is a DaemonSet that must run on every node, whatever its taints (GPU, system, EFA,
+        # NoExecute ones). A ``tolerations`` value replaces the chart's default list, so it must stay
+        # tolerate-everything; naming only the GPU taint would leave every other tainted node unmonitored.
+        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
     }
 
 

