@@ -306,7 +306,7 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
         repository="https://kedacore.github.io/charts",
         version="2.20.2",
         app_version="2.20.2",  # KEDA releases chart and operator at the same version
-        checked=_CHECKED,
+        checked="2026-11-30",
         source=(
             "Newest release present in both upstream mirrors on the check date: kedacore/keda tag v2.20.2 "
             "(2026-07-31; config/crd/bases/ holds the ScaledObject and TriggerAuthentication CRDs) and "
