@@ -33,6 +33,15 @@ def prod_llm():
 
 
 @pytest.fixture(scope="module")
+def dev_gpu_cloudwatch():
+    endpoints = stack_endpoints("dev")
+    endpoints["chat"] = {"team": "research", "placement": "gpu", "gpus": 1, "cpu": "4", "memory": "16Gi",
+                         "exposure": "none", "replicas": 1, "maxReplicas": 2,
+                         "autoscaling": {"metric": "gpu-utilization", "target": 60}}
+    return run_program("dev", overrides={"inferenceEndpoints": endpoints})
+
+
+@pytest.fixture(scope="module")
 def dev_zero():
     endpoints = stack_endpoints("dev")
     endpoints["batch-llm"] = {
@@ -110,3 +119,12 @@ def test_dev_declares_a_scale_to_zero_endpoint_on_cloudwatch(dev_zero):
     assoc = [a for a in of_type(dev_zero, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
              if a.inputs["namespace"] == "keda"]
     assert [a.inputs["serviceAccount"] for a in assoc] == ["keda-operator"]
+
+
+def test_dev_gpu_preset_on_cloudwatch_names_the_real_cluster_namespace_and_service(dev_gpu_cloudwatch):
+    (so,) = by_suffix(dev_gpu_cloudwatch, ":ScaledObject")
+    assert keda.all_problems(so.inputs) == []
+    meta = so.inputs["spec"]["triggers"][0]["metadata"]
+    assert dict(zip(meta["dimensionName"].split(";"), meta["dimensionValue"].split(";"))) == {
+        "ClusterName": "ml-dev", "Namespace": "research", "Service": "chat"}
+    assert meta["awsRegion"] == "us-west-2"

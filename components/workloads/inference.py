@@ -23,10 +23,9 @@ Model loading is planned in :mod:`components.workloads.inference_model`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
-
-import math
 
 import pulumi
 import pulumi_kubernetes as k8s

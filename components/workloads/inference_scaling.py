@@ -158,8 +158,17 @@ class Target:
     deployment: str
     gpus_per_replica: int
     backend: str
-    cluster_name: str = ""
-    region: str = ""
+    #: EKS cluster name and region, for CloudWatch triggers (strings or Outputs: only placed, never read).
+    cluster_name: Any = ""
+    region: Any = ""
+
+
+def _concat(*parts: Any) -> Any:
+    if all(isinstance(p, str) for p in parts):
+        return "".join(parts)
+    import pulumi
+
+    return pulumi.Output.concat(*parts)
 
 
 def trigger(t: Target, metric: str, target: int) -> dict:
@@ -188,7 +197,7 @@ def trigger(t: Target, metric: str, target: int) -> dict:
         return {"type": "aws-cloudwatch", "metricType": "Value", "authenticationRef": auth, "metadata": {
             **common, "namespace": "ContainerInsights", "metricName": "pod_gpu_utilization",
             "dimensionName": "ClusterName;Namespace;Service",
-            "dimensionValue": f"{t.cluster_name};{t.namespace};{t.deployment}", "metricStat": "Average",
+            "dimensionValue": _concat(t.cluster_name, f";{t.namespace};{t.deployment}"), "metricStat": "Average",
         }}
     return {"type": "aws-cloudwatch", "metricType": "AverageValue", "authenticationRef": auth,
             "metadata": {**common, "expression": m}}
