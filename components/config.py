@@ -135,8 +135,41 @@ class TeamConfig:
 
 
 @dataclass(frozen=True)
+class AutoscalingConfig:
+    """Metric-driven autoscaling through a KEDA ScaledObject (it replaces the endpoint's HPA).
+
+    The trigger reads Prometheus (kube-prometheus-stack) when ``prometheus`` is
+    on, otherwise CloudWatch. ``metric`` is a preset (``vllm-queue-depth``,
+    ``gpu-utilization``) or a query: PromQL, or a CloudWatch Metrics Insights
+    ``SELECT`` when Prometheus is off.
+    """
+
+    metric: str = setting("metric", "Preset (vllm-queue-depth, gpu-utilization) or a PromQL / Metrics Insights query.")
+    target: int = setting(
+        "target", "Target per replica (queries and vllm-queue-depth) or per-GPU percent (gpu-utilization).")
+    minReplicas: Optional[int] = setting(
+        "minReplicas", "Replica floor (default: the endpoint's replicas); 0 = scale to zero, development stacks only.",
+        None)
+    maxReplicas: Optional[int] = setting("maxReplicas", "Replica ceiling (default: the endpoint's maxReplicas).", None)
+    cooldown: int = setting(
+        "cooldown", "Seconds a lower metric must hold before scaling down (and before scaling to zero).", 300)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Where an endpoint's model comes from and where replicas keep it."""
+
+    source: str = setting(
+        "source", "s3://bucket/prefix/ or hf:<org>/<name>[@revision]; empty = modelPrefix in the data bucket.", "")
+    cache: Literal["none", "efs", "fsx", "node"] = setting(
+        "cache", "none (the server fetches it), efs or fsx (shared by all replicas), node (pod-local disk).", "none")
+    sizeGiB: int = setting("sizeGiB", "Declared model size: sizes the startup budget and the node cache (0 = unknown).",
+                           0)
+
+
+@dataclass(frozen=True)
 class InferenceEndpointConfig:
-    """A model-serving Deployment with Service, HPA, PDB and optional load balancer."""
+    """A model-serving Deployment with Service, HPA or KEDA ScaledObject, PDB and optional load balancer."""
 
     team: str = setting("team", "Team namespace the endpoint runs in.")
     enabled: bool = setting("enabled", "Create the endpoint (examples can ship switched off).", True)
@@ -144,8 +177,8 @@ class InferenceEndpointConfig:
     args: tuple[str, ...] = setting("args", "Container arguments.", [])
     port: int = setting("port", "Container port serving HTTP.", 8080)
     healthPath: str = setting("healthPath", "HTTP path for probes and the load balancer health check.", "/healthz")
-    replicas: int = setting("replicas", "Minimum replicas (HPA floor).", 2)
-    maxReplicas: int = setting("maxReplicas", "HPA ceiling.", 4)
+    replicas: int = setting("replicas", "Minimum replicas (autoscaler floor).", 2)
+    maxReplicas: int = setting("maxReplicas", "Autoscaler ceiling (with autoscaling: its maxReplicas).", 4)
     cpu: str = setting("cpu", "CPU request = limit.", "1")
     memory: str = setting("memory", "Memory request = limit.", "2Gi")
     gpus: int = setting("gpus", "NVIDIA GPUs per replica (requests = limits).", 0)
@@ -155,11 +188,18 @@ class InferenceEndpointConfig:
     exposure: Literal["alb", "nlb", "none"] = setting("exposure", "ALB Ingress, NLB Service, or cluster-only.", "alb")
     internal: bool = setting("internal", "Internal load balancer (external needs certificateArn).", True)
     certificateArn: str = setting("certificateArn", "ACM certificate ARN for HTTPS on external endpoints.", "")
-    hpaMetric: Literal["cpu", "memory"] = setting("hpaMetric", "Resource metric the HPA scales on.", "cpu")
-    targetUtilization: int = setting("targetUtilization", "HPA target utilisation in percent.", 70)
-    customMetric: str = setting("customMetric", "Optional per-pod custom metric name (needs an adapter).", "")
-    customMetricTarget: str = setting("customMetricTarget", "Average value target for customMetric.", "")
+    hpaMetric: Literal["cpu", "memory", ""] = setting(
+        "hpaMetric", "Resource metric the HPA scales on (cpu when unset); not with autoscaling.", "")
+    targetUtilization: int = setting(
+        "targetUtilization", "HPA target utilisation in percent (0 = 70); not with autoscaling.", 0)
+    customMetric: str = setting("customMetric", "Removed: use autoscaling (KEDA); kept to explain the move.", "")
+    customMetricTarget: str = setting("customMetricTarget", "Removed with customMetric.", "")
     modelPrefix: str = setting("modelPrefix", "Key prefix in the model bucket (default models/<name>/).", "")
+    autoscaling: Optional[AutoscalingConfig] = setting(
+        "autoscaling", "Scale on a model-server or GPU metric through KEDA instead of CPU/memory.", None)
+    model: Optional[ModelConfig] = setting("model", "Model source, cache and declared size.", None)
+    drainSeconds: int = setting(
+        "drainSeconds", "Longest in-flight request to drain at shutdown (0 = 120 on GPU endpoints, 30 otherwise).", 0)
 
 
 @dataclass(frozen=True)
@@ -233,6 +273,10 @@ class StackConfig:
     deletionProtection: bool = setting("deletionProtection", "EKS deletion protection.", True)
     protectData: bool = setting(
         "protectData", "Protect EFS/FSx and the data bucket from deletion and retain them on destroy.", True
+    )
+    environmentType: Literal["production", "development"] = setting(
+        "environmentType", "development relaxes what only a throwaway stack may do (endpoints scaling to zero).",
+        "production"
     )
 
     # network
@@ -582,6 +626,98 @@ def _normalize_node_group(name: str, ng: NodeGroupConfig, path: str) -> NodeGrou
     return dataclasses.replace(ng, role=role, amiType=ami_type, desiredSize=desired, diskSizeGiB=disk)
 
 
+_MAX_DRAIN_SECONDS = 3600
+_MAX_MODEL_GIB = 4096
+
+
+def _validate_serving(path: str, ep: InferenceEndpointConfig, cfg: StackConfig) -> InferenceEndpointConfig:
+    """Autoscaling, model loading and shutdown of one endpoint; returns it with every default resolved.
+
+    With ``autoscaling``, ``replicas``/``maxReplicas`` become its floor and
+    ceiling, so whatever reads the endpoint's ``maxReplicas`` (quota and
+    capacity checks) sees what KEDA may actually run.
+    """
+    from components.workloads import inference_model, inference_scaling as scaling
+
+    if ep.customMetric or ep.customMetricTarget:
+        _fail(f"{path}.customMetric", "needs a custom-metrics adapter the platform does not install; scale on "
+              "the metric with autoscaling: {metric: <PromQL or a preset>, target: <per replica>} (KEDA) instead")
+    a = ep.autoscaling
+    if a is None:
+        ep = dataclasses.replace(ep, hpaMetric=ep.hpaMetric or "cpu", targetUtilization=ep.targetUtilization or 70)
+    else:
+        ap = f"{path}.autoscaling"
+        for key in ("hpaMetric", "targetUtilization"):
+            if getattr(ep, key):
+                _fail(f"{path}.{key}", "configures the HPA, which autoscaling replaces (KEDA owns the HPA); remove it")
+        lo = ep.replicas if a.minReplicas is None else a.minReplicas
+        hi = ep.maxReplicas if a.maxReplicas is None else a.maxReplicas
+        if lo < 0:
+            _fail(f"{ap}.minReplicas", f"must be >= 0; got {lo}")
+        if lo == 0 and cfg.environmentType != "development":
+            _fail(f"{ap}.minReplicas", "0 (scale to zero) is allowed only with environmentType: development; a "
+                  "production endpoint must answer its first request without a cold start")
+        if hi < max(lo, 1):
+            _fail(f"{ap}.maxReplicas", f"must be >= 1 and >= minReplicas ({lo}); got {hi}")
+        backend = scaling.backend(cfg.prometheus)
+        problem = scaling.metric_problem(a.metric, backend)
+        if problem:
+            _fail(f"{ap}.metric", problem)
+        preset = scaling.PRESETS.get(a.metric.strip())
+        if preset is not None:
+            if backend not in preset.backends:
+                _fail(f"{ap}.metric", f"{preset.name} ({preset.doc}) needs prometheus: true")
+            if preset.needs_gpu and not ep.gpus:
+                _fail(f"{ap}.metric", f"{preset.name} needs an endpoint with gpus")
+            if preset.needs_gpu and backend == "prometheus" and not cfg.dcgmExporter:
+                _fail(f"{ap}.metric", f"{preset.name} reads the DCGM exporter's metrics; set dcgmExporter: true")
+            if preset.needs_gpu and backend == "cloudwatch" and not cfg.cloudwatchObservability:
+                _fail(f"{ap}.metric", f"{preset.name} reads Container Insights; set cloudwatchObservability: true")
+            if lo == 0 and preset.from_pods:
+                _fail(f"{ap}.minReplicas", f"0 with {preset.name}: that metric comes from the endpoint's own pods, "
+                      "so at zero replicas nothing reports it and the endpoint never scales back up; use a metric "
+                      "that exists without replicas (a queue length, the load balancer's request count)")
+        if a.target < 1:
+            _fail(f"{ap}.target", f"must be >= 1; got {a.target}")
+        if not 0 <= a.cooldown <= 86400:
+            _fail(f"{ap}.cooldown", f"must be 0..86400 seconds; got {a.cooldown}")
+        ep = dataclasses.replace(ep, replicas=lo, maxReplicas=hi,
+                                 autoscaling=dataclasses.replace(a, metric=a.metric.strip(), minReplicas=lo,
+                                                                 maxReplicas=hi))
+
+    m = ep.model
+    if m is not None:
+        mp = f"{path}.model"
+        try:
+            src = inference_model.parse_source(m.source, ep.modelPrefix)
+        except inference_model.ModelSourceError as exc:
+            _fail(f"{mp}.source" if m.source else f"{path}.modelPrefix", str(exc))
+        if not 0 <= m.sizeGiB <= _MAX_MODEL_GIB:
+            _fail(f"{mp}.sizeGiB", f"must be 0..{_MAX_MODEL_GIB}; got {m.sizeGiB}")
+        if m.cache == "efs" and not cfg.efsCsi:
+            _fail(f"{mp}.cache", "efs needs efsCsi: true (the team's shared EFS claim holds the cache)")
+        if m.cache == "fsx":
+            if not cfg.fsxLustre:
+                _fail(f"{mp}.cache", "fsx needs fsxLustre: true")
+            if ep.placement == "fargate":
+                _fail(f"{mp}.cache", "Fargate cannot mount FSx for Lustre; use efs or node")
+            if src.kind != "bucket" or not src.prefix.startswith(inference_model.FSX_LINKED_PREFIX):
+                _fail(f"{mp}.source", f"cache fsx serves the data bucket's {inference_model.FSX_LINKED_PREFIX} "
+                      "prefix, which the file system links; leave source empty and keep modelPrefix under "
+                      f"{inference_model.FSX_LINKED_PREFIX} (for other sources use efs or node)")
+        if m.cache == "node" and m.sizeGiB < 1:
+            _fail(f"{mp}.sizeGiB", "cache node needs the model size, to size the pod's local disk")
+    elif ep.modelPrefix:
+        try:
+            inference_model.parse_source("", ep.modelPrefix)
+        except inference_model.ModelSourceError as exc:
+            _fail(f"{path}.modelPrefix", str(exc))
+
+    if not 0 <= ep.drainSeconds <= _MAX_DRAIN_SECONDS:
+        _fail(f"{path}.drainSeconds", f"must be 0..{_MAX_DRAIN_SECONDS}; got {ep.drainSeconds}")
+    return dataclasses.replace(ep, drainSeconds=ep.drainSeconds or (120 if ep.gpus else 30))
+
+
 def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
     # -- cluster
     if cfg.kubernetesVersion not in versions.SUPPORTED_KUBERNETES_VERSIONS:
@@ -739,12 +875,8 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
             _fail(f"{path}.port", f"must be a TCP port; got {ep.port}")
         if not ep.healthPath.startswith("/"):
             _fail(f"{path}.healthPath", "must start with /")
-        if not 1 <= ep.targetUtilization <= 100:
+        if ep.targetUtilization and not 1 <= ep.targetUtilization <= 100:
             _fail(f"{path}.targetUtilization", f"must be 1..100; got {ep.targetUtilization}")
-        if bool(ep.customMetric) != bool(ep.customMetricTarget):
-            _fail(f"{path}.customMetricTarget", "customMetric and customMetricTarget go together")
-        if ep.customMetricTarget:
-            _check_quantity(f"{path}.customMetricTarget", ep.customMetricTarget)
         if ep.exposure != "none" and not cfg.lbController:
             _fail(f"{path}.exposure", "needs lbController: true")
         if not ep.internal and ep.exposure == "none":
@@ -753,7 +885,8 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
             _fail(f"{path}.certificateArn", "external endpoints must terminate TLS; set an ACM certificate ARN")
         if ep.certificateArn and not _ACM_ARN_RE.match(ep.certificateArn):
             _fail(f"{path}.certificateArn", f"{ep.certificateArn!r} is not an ACM certificate ARN")
-        endpoints[name] = dataclasses.replace(ep, image=image, modelPrefix=ep.modelPrefix or f"models/{name}/")
+        endpoints[name] = _validate_serving(
+            path, dataclasses.replace(ep, image=image, modelPrefix=ep.modelPrefix or f"models/{name}/"), cfg)
 
     jobs = {}
     for name, job in cfg.trainingJobs.items():

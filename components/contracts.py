@@ -78,3 +78,5 @@ class PlatformAddons:
     data_bucket_arn: pulumi.Output[str]
     #: Add-ons workloads may wait on (CSI drivers, GPU device plugin, Kueue/Trainer are workload-layer).
     ready: Sequence[pulumi.Resource] = ()
+    #: KEDA (installed when an endpoint has ``autoscaling``): what a ScaledObject waits for; None without it.
+    keda: Optional[Sequence[pulumi.Resource]] = None

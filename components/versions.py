@@ -310,6 +310,20 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
             "to one is a plugin upgrade to test on EFA hardware, not a metadata fix."
         ),
     ),
+    "keda": HelmChartPin(
+        chart="keda",
+        repository="https://kedacore.github.io/charts",
+        version="2.20.2",
+        app_version="2.20.2",  # KEDA releases chart and operator at the same version
+        checked="2026-11-30",
+        source=(
+            "Newest release present in both upstream mirrors on the check date: kedacore/keda tag v2.20.2 "
+            "(2026-07-31; config/crd/bases/ holds the ScaledObject and TriggerAuthentication CRDs) and "
+            "kedacore/charts tag v2.20.2 (keda/Chart.yaml version 2.20.2, appVersion 2.20.2). Chart values "
+            "and CRD schemas we rely on are extracted to tests/fixtures/keda/ by tools/keda_facts.py. The "
+            "chart installs its CRDs from templates (crds.install), so helm upgrades update them."
+        ),
+    ),
     "aws-fsx-csi-driver": HelmChartPin(
         # Fallback only: prefer the EKS managed add-on where EKS_ADDONS offers it.
         chart="aws-fsx-csi-driver",
@@ -468,10 +482,20 @@ IMAGES: Mapping[str, str] = MappingProxyType({
     # inference.  cpu-1.9.4 is described as the latest GitHub release in a public
     # repo's notes and is pinned by digest elsewhere.
     "cpu-inference": "ghcr.io/huggingface/text-embeddings-inference:cpu-1.9.4",
-    # vLLM's OpenAI-compatible server.  v0.29.0 is the newest tag found (a public
-    # compose file is asserted to pin exactly it); v0.28.0 and v0.27.1 were seen
-    # running on L40S/RTX hardware.
-    "gpu-inference": "docker.io/vllm/vllm-openai:v0.29.0",
+    # vLLM's OpenAI-compatible server.  v0.29.0 is the newest release found (public
+    # compose files and deploy notes pin it; v0.28.0 and v0.27.1 were seen running
+    # on L40S/RTX hardware).  Its plain tag is built on CUDA 13.0, which needs an
+    # R580+ driver; the -cu129 build of the same release (published on the same tag,
+    # per the v0.29.0 install notes and public build scripts using
+    # vllm/vllm-openai:v0.29.0-cu129) runs on any R525+ driver through CUDA minor
+    # version compatibility, so it works on both EKS NVIDIA AMI families whatever
+    # driver branch they ship (the same reasoning as the CUDA 12.6 PyTorch image).
+    "gpu-inference": "docker.io/vllm/vllm-openai:v0.29.0-cu129",
+    # AWS CLI v2 for the model-loading init container (``aws s3 sync`` into the
+    # model cache).  2.36.7 is the newest release tag in the aws/aws-cli mirror on
+    # the check date (2026-07-23); AWS publishes every v2 release to this repository.
+    # Newer tags (2.36.46) were seen pinned in public code but not confirmed upstream.
+    "model-loader": "public.ecr.aws/aws-cli/aws-cli:2.36.7",
 })
 
 # cluster-autoscaler embeds the scheduler of one Kubernetes minor, so its image

@@ -272,12 +272,16 @@ def test_lustre_linked_to_the_data_bucket_with_auto_import_and_export(lustre):
     fs = lustre.one("aws:fsx/lustreFileSystem:LustreFileSystem", "lustre-fs")
     dras = {d.inputs["fileSystemPath"]: d.inputs for d in
             of_type(lustre, "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation")}
-    assert set(dras) == {"/datasets", "/checkpoints"}
+    assert set(dras) == {"/datasets", "/checkpoints", "/models"}
     for path, d in dras.items():
         assert d["dataRepositoryPath"] == f"s3://ml-test-data-abc{path}/"
         assert d["fileSystemId"] == fs.id and d["deleteDataInFilesystem"] is False
         assert sorted(d["s3"]["autoImportPolicy"]["events"]) == ["CHANGED", "DELETED", "NEW"]
-        assert sorted(d["s3"]["autoExportPolicy"]["events"]) == ["CHANGED", "DELETED", "NEW"]
+        if path == "/models":
+            # Served models are read through Lustre; nothing written there flows back into S3.
+            assert "autoExportPolicy" not in d["s3"]
+        else:
+            assert sorted(d["s3"]["autoExportPolicy"]["events"]) == ["CHANGED", "DELETED", "NEW"]
 
 
 @pytest.mark.parametrize("protect", [True, False])

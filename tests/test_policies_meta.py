@@ -11,7 +11,8 @@ from guardrails._meta import UNEVALUABLE
 from tests.policy_helpers import Case, client
 
 TESTS = Path(__file__).resolve().parent
-AREAS = {"network", "cluster", "nodes", "iam", "storage", "workloads", "rbac", "ingress", "tagging", "stack"}
+AREAS = {"network", "cluster", "nodes", "iam", "storage", "workloads", "inference", "rbac", "ingress", "tagging",
+         "stack"}
 
 
 def all_cases() -> list[Case]:

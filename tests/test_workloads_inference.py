@@ -21,7 +21,7 @@ CFG = minimal_config(
         "embeddings": {"team": "inference", "placement": "fargate", "healthPath": "/health"},
         "llm": {"team": "serving", "placement": "gpu", "gpus": 1, "cpu": "8", "memory": "48Gi", "port": 8000,
                 "healthPath": "/health", "internal": False, "certificateArn": CERT, "hpaMetric": "memory",
-                "customMetric": "vllm_requests_waiting", "customMetricTarget": "5", "replicas": 2, "maxReplicas": 6},
+                "replicas": 2, "maxReplicas": 6},
         "ranker": {"team": "serving", "exposure": "nlb"},
         "ranker-public": {"team": "serving", "exposure": "nlb", "internal": False, "certificateArn": CERT},
         "batch": {"team": "serving", "exposure": "none", "replicas": 1, "maxReplicas": 1},
@@ -96,15 +96,16 @@ def test_gpu_endpoint_tolerates_the_taint_and_asks_for_whole_gpus(llm):
     assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in spec["volumes"])
 
 
-def test_hpa_scales_on_the_configured_metric_and_custom_pods_metric(llm, emb):
+def test_hpa_scales_on_the_configured_resource_metric(llm, emb):
     hpa = one(llm, ":HorizontalPodAutoscaler").inputs["spec"]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llm"}
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
-    resource, custom = hpa["metrics"]
+    (resource,) = hpa["metrics"]
     assert resource["resource"] == {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 70}}
-    assert custom == {"type": "Pods", "pods": {"metric": {"name": "vllm_requests_waiting"},
-                                               "target": {"type": "AverageValue", "averageValue": "5"}}}
-    assert [m["resource"]["name"] for m in one(emb, ":HorizontalPodAutoscaler").inputs["spec"]["metrics"]] == ["cpu"]
+    # Unset hpaMetric/targetUtilization keep their old meaning: CPU at 70 %.
+    (cpu,) = one(emb, ":HorizontalPodAutoscaler").inputs["spec"]["metrics"]
+    assert cpu["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}
+    assert not by_suffix(llm, ":ScaledObject")
 
 
 def test_pdb_selects_the_endpoint_pods(emb):

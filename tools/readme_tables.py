@@ -28,6 +28,11 @@ def config_table() -> str:
             key = f"{prefix}{f.metadata['key']}"
             rows.append(f"| `{key}` | {c.type_name(hints[f.name])} | {default(f)} | {f.metadata['doc']} |")
             tp = hints[f.name]
+            if typing.get_origin(tp) is typing.Union:  # Optional[Section]: a nested object, keys key.<field>
+                section = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), None)
+                if section is not None:
+                    walk(section, f"{key}.")
+                continue
             inner = typing.get_args(tp)[-1] if typing.get_origin(tp) is not None else None
             if inner is not None and dataclasses.is_dataclass(inner):
                 sep = ".<name>." if "map" in c.type_name(tp) else "[]."

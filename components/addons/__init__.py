@@ -20,6 +20,7 @@ import pulumi
 from components.addons.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.addons.common import AddonTarget
 from components.addons.efa import EfaDevicePlugin, EfaDevicePluginArgs
+from components.addons.keda import Keda, KedaArgs
 from components.addons.gpu import GpuStack, GpuStackArgs
 from components.addons.karpenter import Karpenter, KarpenterArgs
 from components.addons.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
@@ -61,6 +62,7 @@ class Addons(pulumi.ComponentResource):
     gpu: Optional[GpuStack]
     efa: Optional[EfaDevicePlugin]
     metrics_server: Optional[MetricsServer]
+    keda: Optional[Keda]
 
     def __init__(self, name: str, args: AddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:Addons", name, None, opts)
@@ -109,6 +111,9 @@ class Addons(pulumi.ComponentResource):
             if any(g.efa for g in cfg.nodeGroups.values()) else None
         self.metrics_server = MetricsServer(f"{name}-metrics-server", MetricsServerArgs(target=target), opts=opts_) \
             if cfg.metricsServer else None
+        # KEDA only when an enabled endpoint scales on a metric; it reads CloudWatch when Prometheus is off.
+        self.keda = Keda(f"{name}-keda", KedaArgs(target=target, cloudwatch=not cfg.prometheus), opts=opts_) \
+            if any(e.enabled and e.autoscaling for e in cfg.inferenceEndpoints.values()) else None
 
         self.register_outputs({
             "dataBucket": self.data_bucket.bucket_name,
@@ -140,6 +145,7 @@ class Addons(pulumi.ComponentResource):
             data_bucket_name=self.data_bucket.bucket_name,
             data_bucket_arn=self.data_bucket.bucket_arn,
             ready=tuple(ready),
+            keda=tuple(self.keda.ready) if self.keda else None,
         )
 
 

@@ -46,8 +46,11 @@ from components.conventions import PLATFORM_NAMESPACE, child, name_tags
 
 #: Key prefixes of the data bucket: workloads read ``datasets/``, write ``checkpoints/``, serve ``models/``.
 DATA_PREFIXES = ("datasets/", "checkpoints/", "models/")
-#: Prefixes linked into the Lustre file system (``/datasets``, ``/checkpoints``).
-LUSTRE_LINKED_PREFIXES = ("datasets/", "checkpoints/")
+#: Prefixes linked into the Lustre file system (``/datasets``, ``/checkpoints``, ``/models``).
+LUSTRE_LINKED_PREFIXES = ("datasets/", "checkpoints/", "models/")
+#: Linked for reading only: models are published to S3, and Lustre serves them to endpoints (a model
+#: cache, ``model.cache: fsx``); a pod writing under /models must never overwrite a served model in S3.
+LUSTRE_IMPORT_ONLY_PREFIXES = ("models/",)
 LUSTRE_PORTS = ((988, 988), (1018, 1023))
 NFS_PORT = 2049
 DRA_EVENTS = ["NEW", "CHANGED", "DELETED"]
@@ -399,7 +402,8 @@ class FsxLustre(pulumi.ComponentResource):
                 delete_data_in_filesystem=False,
                 s3=aws.fsx.DataRepositoryAssociationS3Args(
                     auto_import_policy=aws.fsx.DataRepositoryAssociationS3AutoImportPolicyArgs(events=DRA_EVENTS),
-                    auto_export_policy=aws.fsx.DataRepositoryAssociationS3AutoExportPolicyArgs(events=DRA_EVENTS),
+                    auto_export_policy=None if prefix in LUSTRE_IMPORT_ONLY_PREFIXES
+                    else aws.fsx.DataRepositoryAssociationS3AutoExportPolicyArgs(events=DRA_EVENTS),
                 ),
                 tags=tags,
                 opts=child(self))

@@ -106,6 +106,16 @@ def build_workloads(ctx: "PlatformContext", addons: "PlatformAddons", *,
             depends_on=[*team.ready, *platform_ready, *addons.ready],
         ))
 
+    # Before the endpoints: their ServiceMonitors wait for the Prometheus release.
+    observability = None
+    if cfg.cloudwatchObservability or cfg.prometheus:
+        observability = Observability("observability", ObservabilityArgs(
+            cluster=ctx.cluster, kubernetes_version=cfg.kubernetesVersion, cloudwatch=cfg.cloudwatchObservability,
+            prometheus=cfg.prometheus, dcgm_exporter=cfg.dcgmExporter, prometheus_retention=cfg.prometheusRetention,
+            prometheus_storage_gib=cfg.prometheusStorageGiB, storage_class=addons.default_storage_class,
+            grafana_admin_password=cfg.grafanaAdminPassword, depends_on=ctx.compute_ready,
+        ))
+
     selectors = fargate_selectors(cfg)
     endpoints: dict[str, InferenceService] = {}
     for ep, ecfg in enabled_endpoints.items():
@@ -117,15 +127,10 @@ def build_workloads(ctx: "PlatformContext", addons: "PlatformAddons", *,
             lb_controller=addons.lb_controller, fargate_labels=fargate_labels,
             depends_on=[*teams[ecfg.team].ready, *ctx.compute_ready, *addons.ready,
                         *([ctx.fargate] if ecfg.placement == "fargate" and ctx.fargate else [])],
-        ))
-
-    observability = None
-    if cfg.cloudwatchObservability or cfg.prometheus:
-        observability = Observability("observability", ObservabilityArgs(
-            cluster=ctx.cluster, kubernetes_version=cfg.kubernetesVersion, cloudwatch=cfg.cloudwatchObservability,
-            prometheus=cfg.prometheus, dcgm_exporter=cfg.dcgmExporter, prometheus_retention=cfg.prometheusRetention,
-            prometheus_storage_gib=cfg.prometheusStorageGiB, storage_class=addons.default_storage_class,
-            grafana_admin_password=cfg.grafanaAdminPassword, depends_on=ctx.compute_ready,
+            metrics_backend="prometheus" if cfg.prometheus else "cloudwatch", keda_ready=addons.keda,
+            prometheus_ready=[observability.prometheus_release]
+            if observability is not None and observability.prometheus_release is not None else [],
+            efs_claim=teams[ecfg.team].efs_claim_name, fsx_claim=teams[ecfg.team].fsx_claim_name,
         ))
 
     imports: dict[str, ExistingWorkloads] = {}

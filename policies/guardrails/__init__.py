@@ -7,6 +7,7 @@ from guardrails import (  # noqa: F401  (importing a module registers its rules)
     iam,
     storage,
     workloads,
+    inference,
     rbac,
     ingress,
     tagging,

@@ -32,7 +32,7 @@ CLUSTER_SCOPED_KINDS = {
     "APIService", "Node", "NodeClaim", "CSIDriver", "CSINode", "RuntimeClass", "VolumeSnapshotClass",
     "VolumeAttachment", "Cohort", "WorkloadPriorityClass", "AdmissionCheck", "Topology",
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "FlowSchema", "PriorityLevelConfiguration",
-    "ClusterIssuer", "CertificateSigningRequest",
+    "ClusterIssuer", "CertificateSigningRequest", "ClusterTriggerAuthentication",
 }
 #: Provider-side or client-side groupings: their objects are checked one by one.
 _GROUPINGS = ("kubernetes:yaml", "kubernetes:kustomize", "kubernetes:helm.sh/v3:Chart")
