@@ -11,7 +11,9 @@ from guardrails._meta import UNEVALUABLE
 from tests.policy_helpers import Case, client
 
 TESTS = Path(__file__).resolve().parent
-AREAS = {"network", "cluster", "nodes", "iam", "storage", "workloads", "rbac", "ingress", "tagging", "stack"}
+ROOT = TESTS.parent
+AREAS = {"network", "cluster", "nodes", "iam", "storage", "workloads", "rbac", "access", "registry", "helm", "ingress",
+         "tagging", "stack"}
 
 
 def all_cases() -> list[Case]:
@@ -29,6 +31,90 @@ def test_every_rule_has_a_violating_and_a_compliant_fixture() -> None:
     missing = [(name, kind) for name in METADATA for kind, want in (("violating", True), ("compliant", False))
                if not any(c.rule == name and c.violates is want for c in cases)]
     assert not missing, missing
+
+
+def _claims(name: str) -> list[str]:
+    meta = METADATA[name]
+    return list(meta.checkov) + [f"CIS {c}" for c in meta.cis]
+
+
+def test_every_claimed_check_has_fixtures_that_exercise_it() -> None:
+    """A rule that says it stands for a checkov check or a CIS item has a violating and a compliant fixture for it."""
+    cases = all_cases()
+    missing = [(name, check, "violating" if want else "compliant")
+               for name in METADATA for check in _claims(name) for want in (True, False)
+               if not any(c.rule == name and c.violates is want and check in c.covers for c in cases)]
+    assert not missing, missing
+
+
+def test_fixtures_claim_only_what_their_rule_stands_for() -> None:
+    from guardrails.coverage import TUNABLE
+
+    wrong = [(c.id, check) for c in all_cases() for check in c.covers
+             if check not in _claims(c.rule) and TUNABLE.get(check, ("",))[0] != c.rule]
+    assert not wrong, wrong
+
+
+def test_checks_a_tunable_covers_have_a_violating_fixture_with_that_setting() -> None:
+    from guardrails.coverage import TUNABLE
+
+    cases = all_cases()
+    missing = []
+    for check, (rule, setting, reason) in TUNABLE.items():
+        assert rule in METADATA and reason, check
+        assert set(setting) <= set(METADATA[rule].config), (check, setting)
+        if not any(c.rule == rule and c.violates and check in c.covers
+                   and all((c.config or {}).get(rule, {}).get(k) == v for k, v in setting.items()) for c in cases):
+            missing.append(check)
+    assert not missing, missing
+
+
+def test_claimed_checks_exist_upstream_and_apply() -> None:
+    """Every id a rule or a tunable claims is a check of checkov 3.3.30 or an item of CIS EKS 1.8.0 (vendored)."""
+    from guardrails.coverage import CIS_LABELS, CIS_NOT_IAC, TUNABLE, checkov_not_applicable
+    from tools.readme_tables import coverage_rows
+
+    rows = {r["check"]: r for rs in coverage_rows().values() for r in rs}
+    claimed = {check for name in METADATA for check in _claims(name)} | set(TUNABLE)
+    unknown = sorted(claimed - set(rows))
+    assert not unknown, f"not a check of the vendored rule sets: {unknown}"
+    assert not [c for c in claimed if rows[c]["status"] == "n/a"], "claims a check that does not apply"
+    cis = {r["check"] for r in coverage_rows()["CIS EKS 1.8"]}
+    assert {f"CIS {i}" for i in CIS_LABELS} == cis, "a label for every CIS item, and only those"
+    assert set(CIS_NOT_IAC) <= cis
+    assert checkov_not_applicable({"kinds": ["PodSecurityPolicy"], "module": "X"})
+
+
+def test_coverage_of_the_public_rule_sets() -> None:
+    """The bar of issue #15: 90% of the applicable checkov Kubernetes checks and CIS items, all 6 EKS checks (one
+    through a tunable that prod sets), and nothing applicable left without a rule or a tunable."""
+    import json
+
+    from tools.readme_tables import coverage_rows, coverage_summary
+
+    summary = coverage_summary()
+    for name in ("checkov Kubernetes", "CIS EKS 1.8"):
+        s = summary[name]
+        assert s["covered"] / s["applicable"] >= 0.9, (name, s)
+    assert summary["checkov EKS"]["applicable"] == 6
+    assert all(s["not covered"] == 0 for s in summary.values()), summary
+    prod = json.loads((ROOT / "policies" / "config" / "prod.json").read_text())
+    from guardrails.coverage import TUNABLE
+
+    for r in coverage_rows()["checkov EKS"]:
+        if r["status"] == "tunable":
+            rule, setting, _ = TUNABLE[r["check"]]
+            assert all(prod[rule][k] == v for k, v in setting.items()), r["check"]
+
+
+def test_every_kind_checkovs_pod_checks_read_is_walked() -> None:
+    """The pack walks at least the kinds checkov's container checks open (from the vendored checkov)."""
+    import json
+
+    from guardrails.podspecs import WORKLOAD_KINDS
+
+    kinds = json.loads((ROOT / "upstream" / "policy" / "checkov-3.3.30.json").read_text())["containerCheckKinds"]
+    assert kinds and set(kinds) <= WORKLOAD_KINDS, sorted(set(kinds) - WORKLOAD_KINDS)
 
 
 def test_the_pack_serves_every_registered_rule() -> None:

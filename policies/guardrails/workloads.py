@@ -614,3 +614,28 @@ def git_sync_no_command_override(props: dict, ctx: Ctx) -> Iterable[str]:
                 for a in as_list(c.get("args")) + as_list(c.get("command")):
                     if str(a) == "--git" or str(a).startswith("--git="):
                         yield f"{_where(pod, c)} passes {a} to git-sync, which replaces the git command it runs"
+
+
+@resource_rule(
+    name="kubernetes-secrets-external",
+    description="Where the stack's config requires it (allowInlineSecrets: false), no Kubernetes Secret carries "
+                "inline data: secrets come from an external store (Secrets Manager through the Secrets Store CSI "
+                "driver or External Secrets).",
+    remediation="Keep the secret in AWS Secrets Manager and mount it with the Secrets Store CSI driver (or sync it "
+                "with External Secrets) instead of putting data/stringData into a Secret the stack manages.",
+    type_prefixes=K8S,
+    config={
+        "allowInlineSecrets": {
+            "type": "boolean", "default": True,
+            "description": "Accept Secrets with data/stringData (the platform passes Pulumi secrets, encrypted in "
+                           "state, this way); false enforces external secret storage (CIS 4.4.2).",
+        },
+    },
+)
+def kubernetes_secrets_external(props: dict, ctx: Ctx) -> Iterable[str]:
+    if kind_of(ctx.type, props) != "Secret" or ctx.config.get("allowInlineSecrets", True):
+        return
+    # Presence only: the values are secret (and may be unknown in a preview).
+    inline = [k for k in ("data", "stringData") if k in props]
+    if inline:
+        yield f"the Secret carries inline {' and '.join(inline)} instead of referencing an external secret store"
