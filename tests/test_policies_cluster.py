@@ -47,14 +47,16 @@ def stmt(principal, condition=None):
 
 
 CASES = [
-    Case("eks-secrets-encryption", True, eks(encryptionConfigKeyArn=None), label="eks", covers=('CKV_AWS_58', 'CIS 5.3.1')),
+    Case("eks-secrets-encryption", True, eks(encryptionConfigKeyArn=None), label="eks",
+         covers=('CKV_AWS_58', 'CIS 5.3.1')),
     Case("eks-secrets-encryption", True, aws(encryptionConfig={"provider": {"keyArn": KEY_ARN}, "resources": []}),
          label="aws-not-secrets"),
     Case("eks-secrets-encryption", False, eks(), label="eks"),
     Case("eks-secrets-encryption", False, aws(), label="aws", covers=('CKV_AWS_58', 'CIS 5.3.1')),
 
     Case("eks-control-plane-logging", True, eks(enabledClusterLogTypes=["api", "audit"]),
-         contains="authenticator, controllerManager, scheduler", label="eks-partial", covers=('CKV_AWS_37', 'CIS 2.1.1')),
+         contains="authenticator, controllerManager, scheduler", label="eks-partial",
+              covers=('CKV_AWS_37', 'CIS 2.1.1')),
     Case("eks-control-plane-logging", True, aws(enabledClusterLogTypes=None), label="aws-none"),
     Case("eks-control-plane-logging", False, eks(), label="eks-all", covers=('CKV_AWS_37', 'CIS 2.1.1')),
     Case("eks-control-plane-logging", False, eks(enabledClusterLogTypes=["api"]),
@@ -90,7 +92,8 @@ CASES = [
     Case("eks-deletion-protection", True, eks(deletionProtection=False),
          config={"eks-deletion-protection": "advisory"}, level="advisory", label="advisory-when-lowered"),
 
-    Case("eks-access-entries-only", True, eks(authenticationMode=None), contains="CONFIG_MAP", label="eks-default", covers=('CIS 4.1.7', 'CIS 5.5.1')),
+    Case("eks-access-entries-only", True, eks(authenticationMode=None), contains="CONFIG_MAP", label="eks-default",
+         covers=('CIS 4.1.7', 'CIS 5.5.1')),
     Case("eks-access-entries-only", True, aws(accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"}),
          label="aws-mixed"),
     Case("eks-access-entries-only", False, eks(), label="eks-api", covers=('CIS 4.1.7', 'CIS 5.5.1')),

@@ -150,13 +150,25 @@ _TOP_KEYS = {
     "aws:kms/key:Key": ["policy", "enableKeyRotation"],
     "aws:autoscaling/group:Group": ["tags", "mixedInstancesPolicy", "maxSize", "vpcZoneIdentifiers"],
     "aws:s3/bucket:Bucket": ["tags"],
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ["policyArn", "accessScope", "principalArn"],
+    "aws:eks/accessEntry:AccessEntry": ["kubernetesGroups", "principalArn"],
+    "aws:eks/addon:Addon": ["addonName", "configurationValues"],
+    "kubernetes:helm.sh/v3:Release": ["chart", "values", "namespace"],
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": ["policy"],
+    "aws:ecr/repository:Repository": ["imageScanningConfiguration", "name"],
+    "aws:cloudwatch/logGroup:LogGroup": ["name", "retentionInDays"],
 }
 _K8S = [("apps/v1", "Deployment"), ("kubeflow.org/v1", "PyTorchJob"), ("trainer.kubeflow.org/v1alpha1", "TrainJob"),
         ("karpenter.sh/v1", "NodePool"), ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("v1", "Service"),
-        ("networking.k8s.io/v1", "Ingress"), ("storage.k8s.io/v1", "StorageClass")]
+        ("networking.k8s.io/v1", "Ingress"), ("storage.k8s.io/v1", "StorageClass"), ("v1", "ReplicationController"),
+        ("v1", "PodTemplate"), ("jobset.x-k8s.io/v1alpha2", "JobSet"), ("v1", "ServiceAccount"),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ("ray.io/v1", "RayJob"), ("v1", "Pod"),
+        ("v1", "Namespace"), ("networking.k8s.io/v1", "NetworkPolicy")]
 _K8S_PATHS = [("spec",), ("spec", "template"), ("spec", "template", "spec"),
               ("spec", "template", "spec", "containers"), ("spec", "trainer"), ("spec", "runtimePatches"),
-              ("spec", "pytorchReplicaSpecs"), ("rules",), ("metadata", "annotations"), ("parameters",)]
+              ("spec", "pytorchReplicaSpecs"), ("rules",), ("metadata", "annotations"), ("parameters",),
+              ("template",), ("spec", "replicatedJobs"), ("subjects",), ("roleRef",), ("spec", "rayClusterSpec"),
+              ("spec", "podSelector")]
 
 
 def _nest(path: tuple, value: object) -> dict:

@@ -183,7 +183,8 @@ CASES = [
          config={"node-groups-in-private-subnets": {"allowUnmanagedSubnets": False}}, contains="outside the stack",
          label="unmanaged-refused"),
     Case("node-groups-in-private-subnets", False, NETWORK + [mng("ng", ["subnet-priv"]),
-                                                           nodeclass([{"id": "subnet-priv"}])], label="private", covers=('CIS 5.4.3',)),
+                                                           nodeclass([{"id": "subnet-priv"}])], label="private",
+                                                                covers=('CIS 5.4.3',)),
     Case("node-groups-in-private-subnets", False, NETWORK + [mng("ext", ["subnet-elsewhere"])],
          label="pre-existing-subnet-allowed"),
 

@@ -272,13 +272,15 @@ def rbac_no_sensitive_grants(props: dict, ctx: Ctx) -> Iterable[str]:
 def default_service_account_unused(props: dict, ctx: Ctx) -> Iterable[str]:
     kind = kind_of(ctx.type, props)
     if kind == "ServiceAccount":
-        if obj(props.get("metadata")).get("name") == "default" and flag(props.get("automountServiceAccountToken")) is not False:
+        named_default = obj(props.get("metadata")).get("name") == "default"
+        if named_default and flag(props.get("automountServiceAccountToken")) is not False:
             yield "the default ServiceAccount mounts its token into every pod that names no service account"
         return
     if kind in BINDING_KINDS and ctx.type.startswith("kubernetes:rbac.authorization.k8s.io/"):
         for s_kind, name, ns in _subjects(props):
             if s_kind == "ServiceAccount" and name == "default":
-                yield f"{kind} grants {obj(props.get('roleRef')).get('name')!r} to the default service account of {ns or 'its namespace'}"
+                role = obj(props.get("roleRef")).get("name")
+                yield f"{kind} grants {role!r} to the default service account of {ns or 'its namespace'}"
         return
     for pod in pod_templates(ctx.type, props):
         sa = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
