@@ -107,6 +107,15 @@ def test_coverage_of_the_public_rule_sets() -> None:
             assert all(prod[rule][k] == v for k, v in setting.items()), r["check"]
 
 
+def test_vendored_rule_sets_match_their_manifest() -> None:
+    """upstream/policy/ is what tools.vendor_upstream produced (sha256 in upstream/MANIFEST.json), not hand edits."""
+    from tools import vendor_upstream as vu
+
+    entries = [e for e in vu.load_manifest()["files"] if e["file"].startswith("policy/")]
+    assert {e["file"] for e in entries} == {s.dest for s in vu.all_sources() if s.dest.startswith("policy/")}
+    assert not [p for p in vu.check() if p.startswith("policy/")]
+
+
 def test_every_kind_checkovs_pod_checks_read_is_walked() -> None:
     """The pack walks at least the kinds checkov's container checks open (from the vendored checkov)."""
     import json

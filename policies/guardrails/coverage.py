@@ -74,6 +74,8 @@ NOTES = {
     "CIS 4.1.2": "Reads limited by resourceNames are accepted (allowNamedSecretRead: false refuses them, as the "
                  "kube-bench audit does).",
     "CIS 4.1.5": "A pod without serviceAccountName is accepted when it mounts no token.",
+    "CIS 4.1.6": "As CKV_K8S_38: a declared need (annotation) is accepted, as the pod's own service account.",
+    "CIS 4.2.1": "CIS 4.2.x: every pod template (CRDs included) and Helm values, not only running Pods.",
     "CIS 4.3.2": "Namespaces the stack creates; exemptNamespaces lists reviewed exceptions (prod: monitoring, whose "
                  "charts are scraped and called by the control plane from outside it).",
     "CIS 4.5.1": "Team namespaces carry a ResourceQuota, a LimitRange and a default-deny NetworkPolicy; nothing "
