@@ -146,12 +146,13 @@ def test_rules_are_named_and_grouped() -> None:
 JUNK = ["x", 7, ["x"], [7], {"a": "b"}, True]
 _TOP_KEYS = {
     "eks:index:Cluster": ["endpointPublicAccess", "publicAccessCidrs", "enabledClusterLogTypes", "nodeGroupOptions",
-                          "skipDefaultNodeGroup", "taints", "tags", "version", "encryptionConfigKeyArn"],
+                          "skipDefaultNodeGroup", "taints", "tags", "version", "encryptionConfigKeyArn",
+                          "accessEntries", "vpcCniOptions", "useDefaultVpcCni", "name", "kubeletExtraArgs"],
     "aws:eks/cluster:Cluster": ["vpcConfig", "encryptionConfig", "accessConfig", "enabledClusterLogTypes"],
     "eks:index:ManagedNodeGroup": ["instanceTypes", "taints", "scalingConfig", "remoteAccess", "launchTemplate", "tags"],
     "eks:index:NodeGroupV2": ["instanceType", "taints", "maxSize", "gpu", "nodeAssociatePublicIpAddress"],
     "aws:ec2/launchTemplate:LaunchTemplate": ["metadataOptions", "blockDeviceMappings", "networkInterfaces",
-                                              "instanceType"],
+                                              "instanceType", "userData"],
     "aws:ec2/securityGroup:SecurityGroup": ["ingress"],
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["fromPort", "toPort", "cidrIpv4", "ipProtocol"],
     "aws:iam/role:Role": ["assumeRolePolicy", "inlinePolicies", "managedPolicyArns"],

@@ -38,6 +38,8 @@ TRAINJOB_INHERITED_FIELDS = frozenset({
     "automountServiceAccountToken", "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "enableServiceLinks",
     "priorityClassName", "runtimeClassName", "shareProcessNamespace",
 })
+#: Kinds that serve traffic (Deployments and StatefulSets behind Services).
+SERVING_KINDS = {"Deployment", "StatefulSet"}
 #: Kinds whose pods run until stopped (controllers restart them), so they must carry probes. Pods and
 #: PodTemplates join them unless their restartPolicy says they run to completion (see :func:`long_running`).
 LONG_RUNNING_KINDS = {
