@@ -24,6 +24,8 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     remediation="Pass encryptionConfigKeyArn (pulumi-eks) or encryptionConfig {provider.keyArn, resources "
                 "[\"secrets\"]} (aws.eks.Cluster) with a customer-managed key that rotates.",
     types=CLUSTERS,
+    checkov=("CKV_AWS_58",),
+    cis=("5.3.1",),
 )
 def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
     if ctx.type == EKS_CLUSTER:
@@ -46,6 +48,8 @@ def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
         "requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": LOG_TYPES,
                              "description": "Control-plane log types that must be enabled."},
     },
+    checkov=("CKV_AWS_37",),
+    cis=("2.1.1",),
 )
 def eks_control_plane_logging(props: dict, ctx: Ctx) -> Iterable[str]:
     enabled = {str(t) for t in as_list(props.get("enabledClusterLogTypes"))}
@@ -68,6 +72,7 @@ def _minor(version: str) -> str:
         "supportedVersions": {"type": "array", "items": {"type": "string"}, "default": SUPPORTED_KUBERNETES_VERSIONS,
                               "description": "Kubernetes minor versions the platform has validated."},
     },
+    checkov=("CKV_AWS_339",),
 )
 def eks_supported_version(props: dict, ctx: Ctx) -> Iterable[str]:
     supported = [str(v) for v in ctx.config.get("supportedVersions") or []]
@@ -130,6 +135,7 @@ def eks_deletion_protection(props: dict, ctx: Ctx) -> Iterable[str]:
         "allowedModes": {"type": "array", "items": {"type": "string"}, "default": ["API"],
                          "description": "Authentication modes accepted (add API_AND_CONFIG_MAP during a migration)."},
     },
+    cis=("4.1.7", "5.5.1"),
 )
 def eks_access_entries_only(props: dict, ctx: Ctx) -> Iterable[str]:
     mode = props.get("authenticationMode") if ctx.type == EKS_CLUSTER \

@@ -113,6 +113,7 @@ def _trust(props: dict) -> list[dict]:
                 "\"system:serviceaccount:<namespace>:<name>\", \"<issuer>:aud\": \"sts.amazonaws.com\"}. Put both "
                 "keys in ONE StringEquals block (a Python dict with two \"StringEquals\" keys keeps only the last).",
     types=(ROLE,),
+    cis=("5.2.1",),
 )
 def irsa_trust_scoped(props: dict, ctx: Ctx) -> Iterable[str]:
     for i, stmt in enumerate(_trust(props)):
