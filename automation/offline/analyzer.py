@@ -28,6 +28,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from automation.offline.mocks import UNKNOWN
 from automation.offline.monitor import Registration, flatten_refs
 
 LEVELS = {
@@ -236,6 +237,9 @@ class PolicyPackClient:
             outputs = flatten_refs(reg.wire_outputs)
             if reg.id:
                 outputs = {**outputs, "id": reg.id}
+            elif reg.pending and reg.custom:
+                # A resource the preview is about to create: providers report its ID as unknown.
+                outputs = {**outputs, "id": UNKNOWN}
             res = analyzer_pb2.AnalyzerResource(
                 type=reg.type,
                 properties=_struct(outputs),
