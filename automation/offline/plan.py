@@ -254,35 +254,42 @@ def blind_match(d: Diagnostic) -> Optional[re.Match]:
 
 #: Resource types whose outputs in a trust policy mean "the cluster's OIDC issuer" (IRSA).
 _OIDC_SOURCES = ("eks:index:Cluster", "aws:eks/cluster:Cluster", "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-#: Components that register the intent of an IRSA trust as inputs (judged at preview by a component rule).
+#: Components that register the intent of the role they create as inputs (judged at preview by a component rule).
 _INTENT_COMPONENTS = ("mlplatform:identity:WorkloadIdentity",)
 
 
 def explain_blind(d: Diagnostic, run: ProgramRun) -> Blind:
-    """Where the unknown value a blind rule read comes from: the property's dependencies, named."""
+    """Where the unknown value a blind rule read comes from: the property's dependencies, named.
+
+    An invoke that cannot run at preview (``getPolicyDocument`` over an unknown ARN) hands back an unknown
+    with no dependencies, so for trust policies the role's parent is consulted too: an identity component
+    that registered an IRSA intent means the document names the cluster's OIDC issuer.
+    """
     m = blind_match(d)
     path = m.group("path") if m else ""
     by_urn = {r.urn: r for r in run.registrations}
     reg = by_urn.get(d.urn)
+    if reg is None:
+        return Blind(path, (), f"{path or 'a value'} is unknown until the resources it is computed from exist")
     top = path.lstrip(".").split(".", 1)[0]
-    deps: tuple[str, ...] = ()
-    if reg is not None:
-        deps = tuple(reg.property_dependencies.get(top) or ())
+    deps = tuple(reg.property_dependencies.get(top) or ())
     named = [by_urn[u] for u in deps if u in by_urn]
-    if not reg:
-        return Blind(path, deps, f"{path or 'a value'} is unknown until the resources it is computed from exist")
-    if top == "assumeRolePolicy" and any(r.type in _OIDC_SOURCES for r in named):
-        cluster = next(r for r in named if r.type in _OIDC_SOURCES)
-        parent = by_urn.get(reg.parent)
-        judged = (f"; its intent (namespace, service account, audience) is judged at preview on {parent.urn}"
-                  if parent is not None and parent.type in _INTENT_COMPONENTS else "")
-        return Blind(path, deps, f"the IRSA trust policy names the OIDC issuer EKS assigns to {cluster.name} "
-                                 f"when it creates the cluster{judged}; {d.policy} checks the document at `up`")
+    parent = by_urn.get(reg.parent)
+    intent = parent.inputs if parent is not None and parent.type in _INTENT_COMPONENTS else {}
+    if top == "assumeRolePolicy" and (intent.get("identityMode") == "irsa"
+                                      or any(r.type in _OIDC_SOURCES for r in named)):
+        cluster = next((r.name for r in named if r.type in _OIDC_SOURCES), "the cluster")
+        judged = (f"; its intent (namespace {intent.get('namespace')}, service account "
+                  f"{intent.get('serviceAccount')}, audience {intent.get('audience')}) is judged at preview by "
+                  f"workload-identity-intent on {parent.name}" if intent else "")
+        return Blind(path, deps, f"the IRSA trust policy names the OIDC issuer EKS assigns to {cluster} when it "
+                                 f"creates it{judged}; {d.policy} checks the document at `up`")
     if named:
         names = ", ".join(f"{r.name} ({r.type})" for r in named)
         return Blind(path, deps, f"{path} is computed from outputs of {names}, created in this deploy; "
                                  f"{d.policy} runs at `up`")
-    return Blind(path, deps, f"{path} is unknown until the resource is created; {d.policy} runs at `up`")
+    return Blind(path, deps, f"{path} is computed from values only known once resources are created; "
+                             f"{d.policy} runs at `up`")
 
 
 # --------------------------------------------------------------------------- manifests
