@@ -234,15 +234,9 @@ class PolicyPackClient:
     def analyze_stack(self, regs: Iterable[Registration], providers: Mapping[str, Registration] = {}) -> list[Diagnostic]:
         req = analyzer_pb2.AnalyzeStackRequest()
         for reg in regs:
-            outputs = flatten_refs(reg.wire_outputs)
-            if reg.id:
-                outputs = {**outputs, "id": reg.id}
-            elif reg.pending and reg.custom:
-                # A resource the preview is about to create: providers report its ID as unknown.
-                outputs = {**outputs, "id": UNKNOWN}
             res = analyzer_pb2.AnalyzerResource(
                 type=reg.type,
-                properties=_struct(outputs),
+                properties=_struct(stack_properties(reg)),
                 urn=reg.urn,
                 name=reg.name,
                 options=_options(reg),
@@ -277,6 +271,20 @@ class PolicyPackClient:
     @property
     def stderr(self) -> list[str]:
         return list(self._stderr)
+
+
+def stack_properties(reg: Registration) -> dict:
+    """What ``AnalyzeStack`` gets for one resource: its outputs, references flattened, and its ID.
+
+    A resource a preview is about to create has an unknown ID: providers previewing a create report it
+    unknown, and the engine sends the unknown sentinel in its place.
+    """
+    outputs = flatten_refs(reg.wire_outputs)
+    if reg.id:
+        return {**outputs, "id": reg.id}
+    if reg.pending and reg.custom:
+        return {**outputs, "id": UNKNOWN}
+    return outputs
 
 
 def _options(reg: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
