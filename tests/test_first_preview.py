@@ -402,3 +402,40 @@ def test_wildcard_irsa_identity_is_stopped_at_first_preview(tmp_path):
     # The rendered trust cannot be judged yet (it names the OIDC issuer): it is blind, with that reason.
     rogue = [b for b in data["blind"] if b["urn"].endswith("::rogue-role")]
     assert {b["policy"] for b in rogue} == TRUST_RULES and all("OIDC issuer" in b["reason"] for b in rogue)
+
+
+# --------------------------------------------------------------------------- deterministic names
+
+
+def test_names_are_bounded_stable_and_distinct():
+    from components import naming
+
+    long_cluster = "c" + "x" * 99  # the longest clusterName the config accepts
+    a = naming.iam_name(long_cluster, "ap-southeast-4", "addons-karpenter-identity")
+    b = naming.iam_name(long_cluster, "ap-southeast-4", "addons-karpenter-node")
+    assert len(a) <= naming.IAM_ROLE_MAX and len(b) <= naming.IAM_ROLE_MAX and a != b
+    assert a == naming.iam_name(long_cluster, "ap-southeast-4", "addons-karpenter-identity")  # stable
+    assert naming.iam_name("ml-dev", "us-west-2", "karpenter-node") == "ml-dev-us-west-2-karpenter-node"
+    bucket = naming.bucket_name("ML_Prod", "data", ACCOUNT, "us-gov-west-1")
+    assert bucket == f"ml-prod-data-{ACCOUNT}-us-gov-west-1"
+    long_bucket = naming.bucket_name(long_cluster, "data", ACCOUNT, "us-west-2")
+    assert len(long_bucket) <= naming.S3_BUCKET_MAX and long_bucket == long_bucket.lower()
+    assert long_bucket != naming.bucket_name(long_cluster, "data", "210987654321", "us-west-2")
+
+
+@pytest.mark.parametrize("name", ["Upper-Case", "ab", "-starts-with-dash", "has..dots", "xn--punycode", "1.2.3.4",
+                                  "a" * 64, "under_score"])
+def test_a_bad_data_bucket_name_stops_the_program_naming_the_key(name):
+    from components.config import ConfigError
+    from tests.helpers import minimal_config
+
+    with pytest.raises(ConfigError, match=r"^invalid config dataBucketName: "):
+        minimal_config(dataBucketName=name)
+
+
+def test_a_configured_data_bucket_name_is_used_as_is(tmp_path):
+    run = run_program("dev", overrides={"dataBucketName": "acme-ml-datasets"}, fresh=True)
+    bucket = run.one("aws:s3/bucket:Bucket", "addons-data-bucket")
+    assert bucket.wire_inputs["bucket"] == "acme-ml-datasets"
+    pol = run.one("aws:s3/bucketPolicy:BucketPolicy", "addons-data-tls-only")
+    assert json.loads(pol.wire_inputs["policy"])["Statement"][0]["Resource"][0] == "arn:aws:s3:::acme-ml-datasets"
