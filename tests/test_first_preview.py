@@ -27,7 +27,7 @@ import pytest
 from automation.offline.analyzer import stack_properties
 from automation.offline.mocks import COMPUTED, UNKNOWN
 from automation.offline.monitor import Registration, flatten_refs, holds_unknown
-from automation.offline.plan import check_policies, load_policy_config
+from automation.offline.plan import check_policies, load_policy_config, plan
 from automation.offline.runner import run_program
 from components.addons.karpenter import Karpenter, KarpenterArgs
 from components.addons.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
@@ -116,13 +116,18 @@ def test_json_dumps_and_invokes_over_an_unknown_are_unknown_as_a_whole():
 
 
 @pytest.fixture(scope="module")
-def fresh_dev():
-    return run_program("dev", fresh=True)
+def fresh_dev_plan():
+    return plan("dev", fresh=True)
 
 
 @pytest.fixture(scope="module")
-def fresh_prod():
-    return run_program("prod", fresh=True)
+def fresh_prod_plan():
+    return plan("prod", fresh=True)
+
+
+@pytest.fixture(scope="module")
+def fresh_dev(fresh_dev_plan):
+    return fresh_dev_plan.run
 
 
 def test_only_what_the_program_sets_is_known(fresh_dev):
@@ -286,21 +291,15 @@ def test_bucket_policy_and_name_are_known_at_first_preview():
 # --------------------------------------------------------------------------- the shipped stacks
 
 
-def _blind_and_verdicts(run, stack):
-    cfg = load_policy_config(PACK / "config" / f"{stack}.json")
-    diags, _ = check_policies(run, PACK, cfg)
-    blind = [d for d in diags if d.level == "advisory" and "during preview" in d.message]
-    verdicts = {(d.policy, d.level, d.urn) for d in diags if d not in blind}
-    return blind, verdicts
-
-
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_are_blind_only_to_irsa_trust_documents(stack, request):
-    fresh = request.getfixturevalue(f"fresh_{stack}")
-    blind, verdicts = _blind_and_verdicts(fresh, stack)
-    _, existing = _blind_and_verdicts(stack_run(stack), stack)
-    # The first preview gives the verdicts a deployed stack gets, minus nothing.
-    assert verdicts == existing
+    result = request.getfixturevalue(f"fresh_{stack}_plan")
+    assert result.fresh and result.mode == "fresh" and result.exit_code == 0
+    fresh, blind = result.run, result.blind
+    # The first preview gives the verdicts a deployed stack gets (same pack, same config), minus nothing.
+    diags, _ = check_policies(stack_run(stack), PACK, load_policy_config(PACK / "config" / f"{stack}.json"))
+    assert not [d for d in diags if "during preview" in d.message]  # an existing stack has no blind rule
+    assert {(d.policy, d.level, d.urn) for d in result.diagnostics} == {(d.policy, d.level, d.urn) for d in diags}
     by_urn = {r.urn: r for r in fresh.registrations}
     irsa_roles = {r.urn for r in fresh.registrations if r.type == "aws:iam/role:Role"
                   and by_urn.get(r.parent) is not None and by_urn[r.parent].type == WI
@@ -308,26 +307,37 @@ def test_shipped_stacks_are_blind_only_to_irsa_trust_documents(stack, request):
     assert irsa_roles, f"{stack} has no IRSA role (the VPC CNI always uses IRSA)"
     # Nothing else is blind: no IAM, trust, KMS or encryption rule, and no other rule either.
     assert {(d.policy, d.urn) for d in blind} == {(rule, urn) for rule in TRUST_RULES for urn in irsa_roles}
+    assert all(d.level == "advisory" and d.path == ".assumeRolePolicy" and "OIDC issuer" in d.reason for d in blind)
     # Each of those identities has its intent judged at preview (compliant, and not blind).
     for urn in irsa_roles:
         identity = by_urn[by_urn[urn].parent]
         assert judged(identity, "workload-identity-intent") == []
 
 
-def test_fresh_plan_cli_and_json(tmp_path):
-    out = tmp_path / "dev-fresh.json"
-    proc = plan_cli("--stack", "dev", "--fresh", "--json", str(out))
-    assert proc.returncode == 0, proc.stderr  # blind rules are not verdicts: they never fail the plan
-    assert "Mode: fresh" in proc.stdout and "Blind at first preview" in proc.stdout
-    data = json.loads(out.read_text())
+def test_fresh_plan_text_and_json(fresh_dev_plan):
+    """The command line's --fresh flag, the text saying which mode ran, and the JSON contract (fields added)."""
+    import argparse
+    import io
+
+    from automation.offline.plan import add_arguments, print_summary
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    assert ap.parse_args(["--stack", "dev", "--fresh"]).fresh and not ap.parse_args(["--stack", "dev"]).fresh
+    out = io.StringIO()
+    print_summary(fresh_dev_plan, out)
+    text = out.getvalue()
+    assert "Mode: fresh" in text and "Blind at first preview" in text
+    data = json.loads(json.dumps(fresh_dev_plan.as_json()))
     assert data["mode"] == "fresh" and data["summary"]["blind"] == len(data["blind"]) > 0
+    assert data["summary"]["mandatory"] == 0  # blind rules are not verdicts: they never fail the plan
     for b in data["blind"]:
         assert {"policy", "urn", "message"} <= set(b) and b["policy"] in TRUST_RULES
         assert "OIDC issuer" in b["reason"] and "`up`" in b["reason"] and b["path"] == ".assumeRolePolicy"
         assert b["message"].startswith(f"can't run policy '{b['policy']}'")
-        assert f"[{b['policy']}] {b['urn']}" in proc.stdout
+        assert f"[{b['policy']}] {b['urn']}" in text
     assert not [d for d in data["diagnostics"] if "during preview" in d["message"]]  # kept apart
-    assert proc.stdout.strip().splitlines()[-1].endswith(f"{len(data['blind'])} blind")
+    assert text.strip().splitlines()[-1].endswith(f"{len(data['blind'])} blind")
 
 
 PASSROLE_EVERYWHERE = '''

@@ -57,6 +57,11 @@ class Diagnostic:
     message: str  # the violation text (the description line is in ``description``)
     description: str
     pack: str
+    #: Blind rules only (a first preview, ``plan --fresh``): the unknown value the rule read (``.assumeRolePolicy``),
+    #: the resources that value is computed from, and why it is unknown / when the rule runs.
+    path: str = ""
+    depends_on: tuple[str, ...] = ()
+    reason: str = ""
 
     def as_json(self) -> dict:
         return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message,

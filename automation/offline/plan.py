@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import re
 import sys
@@ -56,18 +57,6 @@ _BLIND = re.compile(r"^can't run policy '(?P<policy>[^']+)' from policy pack '[^
                     r"(?P<what>.*) value at (?P<path>\S*) can't be known during preview")
 
 
-@dataclass(frozen=True)
-class Blind:
-    """Why a rule could not run on a resource: which unknown it read, and where that value comes from."""
-
-    #: Dotted path of the unknown value the rule read, e.g. ``.assumeRolePolicy``.
-    path: str
-    #: URNs of the resources whose outputs the unknown property is computed from (its propertyDependencies).
-    depends_on: tuple[str, ...]
-    #: One line for people: why the value is unknown and when the rule runs.
-    reason: str
-
-
 @dataclass
 class PlanResult:
     """Everything one offline plan produced."""
@@ -79,13 +68,12 @@ class PlanResult:
     diagnostics: list[Diagnostic]
     pack: dict
     timings: dict = field(default_factory=dict)
-    #: Rules that could not run because they read a value unknown at preview (only a fresh plan has any).
-    #: Not verdicts: they are advisory in pulumi-policy, listed apart, and never change the exit code.
+    #: Rules that could not run because they read a value unknown at preview (only a fresh plan has any),
+    #: each with ``path``, ``depends_on`` and ``reason`` filled in. Not verdicts: they are advisory in
+    #: pulumi-policy, listed apart from :attr:`diagnostics`, and never change the exit code.
     blind: list[Diagnostic] = field(default_factory=list)
     #: The first preview of a new stack was modelled (``--fresh``).
     fresh: bool = False
-    #: ``id(diagnostic)`` -> why it is blind, for the entries of :attr:`blind`.
-    blind_reasons: dict[int, Blind] = field(default_factory=dict, repr=False)
 
     @property
     def mode(self) -> str:
@@ -106,12 +94,10 @@ class PlanResult:
     def counts_by_type(self) -> dict[str, int]:
         return dict(sorted(collections.Counter(r.type for r in self.run.registrations).items()))
 
-    def blind_json(self, d: Diagnostic) -> dict:
-        why = self.blind_reasons.get(id(d))
-        out = {"policy": d.policy, "urn": d.urn, "message": d.message}
-        if why is not None:
-            out.update(path=why.path, dependsOn=list(why.depends_on), reason=why.reason)
-        return out
+    @staticmethod
+    def blind_json(d: Diagnostic) -> dict:
+        return {"policy": d.policy, "urn": d.urn, "message": d.message, "path": d.path,
+                "dependsOn": list(d.depends_on), "reason": d.reason}
 
     def as_json(self) -> dict:
         return {
@@ -231,7 +217,7 @@ def plan(
         else (str(cfg_path) if cfg_path else None)
     order = lambda d: (d.level != "mandatory", d.policy, d.urn)  # noqa: E731
     verdicts = sorted((d for d in diagnostics if not blind_match(d)), key=order)
-    blind = sorted((d for d in diagnostics if blind_match(d)), key=order)
+    blind = sorted((explain_blind(d, run) for d in diagnostics if blind_match(d)), key=order)
     return PlanResult(
         stack=stack,
         project=run.project,
@@ -243,7 +229,6 @@ def plan(
                  "analyzedResources": len(run.registrations) + 1},
         blind=blind,
         fresh=fresh,
-        blind_reasons={id(d): explain_blind(d, run) for d in blind},
     )
 
 
@@ -258,8 +243,8 @@ _OIDC_SOURCES = ("eks:index:Cluster", "aws:eks/cluster:Cluster", "aws:iam/openId
 _INTENT_COMPONENTS = ("mlplatform:identity:WorkloadIdentity",)
 
 
-def explain_blind(d: Diagnostic, run: ProgramRun) -> Blind:
-    """Where the unknown value a blind rule read comes from: the property's dependencies, named.
+def explain_blind(d: Diagnostic, run: ProgramRun) -> Diagnostic:
+    """``d`` with where the unknown value the blind rule read comes from: the property's dependencies, named.
 
     An invoke that cannot run at preview (``getPolicyDocument`` over an unknown ARN) hands back an unknown
     with no dependencies, so for trust policies the role's parent is consulted too: an identity component
@@ -270,7 +255,8 @@ def explain_blind(d: Diagnostic, run: ProgramRun) -> Blind:
     by_urn = {r.urn: r for r in run.registrations}
     reg = by_urn.get(d.urn)
     if reg is None:
-        return Blind(path, (), f"{path or 'a value'} is unknown until the resources it is computed from exist")
+        why = f"{path or 'a value'} is unknown until the resources it is computed from exist; {d.policy} runs at `up`"
+        return dataclasses.replace(d, path=path, reason=why)
     top = path.lstrip(".").split(".", 1)[0]
     deps = tuple(reg.property_dependencies.get(top) or ())
     named = [by_urn[u] for u in deps if u in by_urn]
@@ -282,14 +268,14 @@ def explain_blind(d: Diagnostic, run: ProgramRun) -> Blind:
         judged = (f"; its intent (namespace {intent.get('namespace')}, service account "
                   f"{intent.get('serviceAccount')}, audience {intent.get('audience')}) is judged at preview by "
                   f"workload-identity-intent on {parent.name}" if intent else "")
-        return Blind(path, deps, f"the IRSA trust policy names the OIDC issuer EKS assigns to {cluster} when it "
-                                 f"creates it{judged}; {d.policy} checks the document at `up`")
-    if named:
+        why = (f"the IRSA trust policy names the OIDC issuer EKS assigns to {cluster} when it creates it{judged}; "
+               f"{d.policy} checks the document at `up`")
+    elif named:
         names = ", ".join(f"{r.name} ({r.type})" for r in named)
-        return Blind(path, deps, f"{path} is computed from outputs of {names}, created in this deploy; "
-                                 f"{d.policy} runs at `up`")
-    return Blind(path, deps, f"{path} is computed from values only known once resources are created; "
-                             f"{d.policy} runs at `up`")
+        why = f"{path} is computed from outputs of {names}, created in this deploy; {d.policy} runs at `up`"
+    else:
+        why = f"{path} is computed from values only known once resources are created; {d.policy} runs at `up`"
+    return dataclasses.replace(d, path=path, depends_on=deps, reason=why)
 
 
 # --------------------------------------------------------------------------- manifests
@@ -363,9 +349,8 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
     if result.blind:
         w(f"Blind at first preview ({len(result.blind)}): rules that read a value unknown until deploy\n")
         for d in result.blind:
-            why = result.blind_reasons.get(id(d))
             w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
-            w(f"      {why.path if why else ''} unknown: {why.reason if why else d.message}\n")
+            w(f"      {d.path} unknown: {d.reason or d.message}\n")
     blind = f", {len(result.blind)} blind" if result.fresh else ""
     w(f"Result: {len(result.run.registrations)} resources, {len(result.mandatory)} mandatory, "
       f"{len(result.advisory)} advisory violations{blind}\n")
