@@ -115,6 +115,22 @@ def test_json_dumps_and_invokes_over_an_unknown_are_unknown_as_a_whole():
     assert doc["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/a"}
 
 
+def test_the_mocks_answer_an_invoke_over_an_unknown_with_an_unknown_of_the_same_shape():
+    """For the stock MockMonitor too (the recording monitor answers such invokes itself): same keys, all unknown,
+    so the SDK's typed result is unknown as a whole instead of an empty document."""
+    from pulumi.output import Unknown
+    from pulumi.runtime.mocks import MockCallArgs
+
+    from automation.offline.mocks import PlatformMocks
+
+    token = "aws:iam/getPolicyDocument:getPolicyDocument"
+    statement = {"actions": ["sts:AssumeRole"], "principals": [{"type": "AWS", "identifiers": ["arn:aws:iam::1:root"]}]}
+    known = PlatformMocks(fresh=True).call(MockCallArgs(token, {"statements": [statement]}, ""))
+    statement["principals"][0]["identifiers"] = [Unknown()]
+    unknown = PlatformMocks(fresh=True).call(MockCallArgs(token, {"statements": [statement]}, ""))
+    assert set(unknown) == set(known) and set(unknown.values()) == {UNKNOWN}
+
+
 @pytest.fixture(scope="module")
 def fresh_dev_plan():
     return plan("dev", fresh=True)

@@ -646,6 +646,15 @@ INVOKES: Mapping[str, Callable[[Mapping[str, Any], "PlatformMocks"], dict]] = {
 }
 
 
+def _sentinels(v: Any) -> Any:
+    """The SDK's deserialized unknowns (``Unknown`` objects in a dry run) as the wire sentinel."""
+    if isinstance(v, Mapping):
+        return {k: _sentinels(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_sentinels(x) for x in v]
+    return UNKNOWN if rpc.contains_unknowns(v) else v
+
+
 class OfflineInvokeError(RuntimeError):
     """The program made an invoke the offline plan cannot answer faithfully."""
 
@@ -703,4 +712,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             raise OfflineInvokeError(
                 f"the offline plan has no faithful answer for invoke {args.token}; add one to automation/offline/mocks.py"
             )
+        if rpc.contains_unknowns(args.args or {}):
+            # A preview cannot answer an invoke over an unknown argument: the result is unknown as a whole.
+            # (The recording monitor answers these itself; this covers the stock MockMonitor.) The answer keeps
+            # its shape, every value unknown, so the SDK's typed result is unknown rather than empty.
+            shape = handler(_sentinels(args.args), self)
+            return {k: UNKNOWN for k in shape}
         return handler(args.args or {}, self)
