@@ -102,3 +102,13 @@ def test_membership_on_the_installed_pulumi_policy_proxy_reads_the_value() -> No
     with pytest.raises(proxy.UnknownValueError):
         _ = "kmsKeyId" in props
     assert "kmsKeyId" in list(props)
+
+
+def test_the_intent_rule_reads_what_the_identity_component_registers():
+    """The pack cannot import the program: its copies of the type token and the audience must match."""
+    from guardrails import iam as rules
+
+    from components import identity
+
+    assert rules.WORKLOAD_IDENTITY == identity.WORKLOAD_IDENTITY_TYPE
+    assert rules.IRSA_AUDIENCE == identity.IRSA_AUDIENCE
