@@ -45,7 +45,7 @@ class LoadBalancerController(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:LoadBalancerController", name, None, opts)
         t = args.target
-        scope = scope_output(t.env, t.cluster.cluster_name)
+        scope = scope_output(t.env, t.cluster.configured_name)
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.LBC_SERVICE_ACCOUNT,
                                   policy=policy_json(scope.apply(iam.lb_controller_policy)))

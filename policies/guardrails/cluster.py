@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, conditions, flag, obj, parse_doc, principals, statements
+from guardrails.common import as_list, conditions, flag, is_set, obj, parse_doc, principals, statements
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -28,13 +28,15 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     cis=("5.3.1",),
 )
 def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
+    # Only presence matters here (the key itself is judged by kms-key-rotation), so a key created in the same
+    # deploy, whose ARN is unknown at the first preview, does not stop the rule from running.
     if ctx.type == EKS_CLUSTER:
-        if not props.get("encryptionConfigKeyArn"):
+        if not is_set(props, "encryptionConfigKeyArn"):
             yield "no encryptionConfigKeyArn: Secrets are stored with only the default EBS encryption of etcd"
         return
     enc = props.get("encryptionConfig")
     configs = [e for e in as_list(enc) if isinstance(e, dict)]
-    if not any((obj(c.get("provider")).get("keyArn")) and "secrets" in as_list(c.get("resources"))
+    if not any(is_set(obj(c.get("provider")), "keyArn") and "secrets" in as_list(c.get("resources"))
                for c in configs):
         yield "encryptionConfig does not encrypt the \"secrets\" resource with a KMS key"
 
