@@ -45,7 +45,7 @@ nodes = NodeGroups("nodes", NodeGroupsArgs(
 
 fargate = FargateProfiles("fargate", FargateProfilesArgs(
     cluster_name=cluster.cluster_name, profiles=cfg.fargateProfiles, subnet_ids=network.private_subnet_ids,
-    env=env, tags=tags,
+    env=env, tags=tags, configured_cluster_name=cfg.cluster_name,
 )) if cfg.fargateProfiles else None
 
 # Add-ons (storage, controllers, autoscaling, GPU) and then ML workloads and tenancy.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import managed_policies
+from components import managed_policies, naming
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,34 @@ class AwsEnv:
     def endpoint_service(self, service: str) -> pulumi.Output[str]:
         """VPC endpoint service name for ``service`` in this region."""
         return pulumi.Output.concat(self.reverse_dns_prefix, ".", self.region, ".", service)
+
+    # -- names and ARNs known before anything is created (README, "What a first preview can see")
+
+    def iam_name(self, cluster_name: str, purpose: str, limit: int = naming.IAM_ROLE_MAX) -> pulumi.Output[str]:
+        """Deterministic IAM role/policy name for this cluster and region (:func:`components.naming.iam_name`)."""
+        return self.region.apply(lambda region: naming.iam_name(cluster_name, region, purpose, limit))
+
+    def bucket_name(self, cluster_name: str, purpose: str) -> pulumi.Output[str]:
+        """Deterministic S3 bucket name for this cluster, account and region."""
+        return pulumi.Output.all(self.account_id, self.region).apply(
+            lambda a: naming.bucket_name(cluster_name, purpose, a[0], a[1]))
+
+    def role_arn(self, role_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``arn:<partition>:iam::<account>:role/<name>``, from parts (the role need not exist yet)."""
+        return self.arn("iam", pulumi.Output.concat("role/", role_name), regional=False)
+
+    def policy_arn(self, policy_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``arn:<partition>:iam::<account>:policy/<name>`` of a customer-managed policy, from parts."""
+        return self.arn("iam", pulumi.Output.concat("policy/", policy_name), regional=False)
+
+    def queue_arn(self, queue_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``arn:<partition>:sqs:<region>:<account>:<name>``, from parts."""
+        return self.arn("sqs", queue_name)
+
+    def log_group_arn(self, log_group_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``arn:<partition>:logs:<region>:<account>:log-group:<name>``, from parts."""
+        return self.arn("logs", pulumi.Output.concat("log-group:", log_group_name))
+
+    def bucket_arn(self, bucket_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``arn:<partition>:s3:::<name>`` (S3 ARNs carry neither region nor account)."""
+        return pulumi.Output.concat("arn:", self.partition, ":s3:::", bucket_name)

@@ -192,6 +192,7 @@ class Cluster(pulumi.ComponentResource):
             env=env,
             provider=self.provider,
             tags=tags,
+            configured_name=args.cluster_name,
         )
 
         for role_arn in args.admin_role_arns:

@@ -278,6 +278,10 @@ class StackConfig:
         "environmentType", "development relaxes what only a throwaway stack may do (endpoints scaling to zero).",
         "production"
     )
+    dataBucketName: str = setting(
+        "dataBucketName", "S3 name of the data bucket (default <cluster>-data-<account>-<region>); set it to keep "
+        "an existing bucket.", ""
+    )
 
     # network
     vpcCidr: str = setting("vpcCidr", "VPC CIDR.", "10.0.0.0/16")
@@ -727,6 +731,13 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
         )
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,99}", cfg.cluster_name):
         _fail("clusterName", "must start with a letter and use letters, digits, '-' or '_' (max 100)")
+    if cfg.dataBucketName and not (
+        re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", cfg.dataBucketName)
+        and ".." not in cfg.dataBucketName and not cfg.dataBucketName.startswith(("xn--", "sthree-"))
+        and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", cfg.dataBucketName)
+    ):
+        _fail("dataBucketName", "is not a valid S3 bucket name (3-63 lower-case letters, digits, '.' or '-', "
+                                "starting and ending with a letter or digit)")
     for i, c in enumerate(cfg.publicAccessCidrs):
         try:
             net = cidr_plan.parse_ipv4_cidr(c)

@@ -22,6 +22,7 @@ from components.conventions import child
 class FargateProfilesArgs:
     """Arguments for :class:`FargateProfiles`."""
 
+    #: The cluster's name as an Output of the cluster (profiles need the cluster to exist).
     cluster_name: pulumi.Input[str]
     #: Profiles keyed by name.
     profiles: Mapping[str, FargateProfileConfig]
@@ -29,6 +30,9 @@ class FargateProfilesArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     env: AwsEnv
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: The cluster name as configured: the trust's aws:SourceArn uses it, so the trust is known at the first
+    #: preview. Defaults to ``cluster_name`` when that is a plain string.
+    configured_cluster_name: str = ""
 
 
 class FargateProfiles(pulumi.ComponentResource):
@@ -40,7 +44,10 @@ class FargateProfiles(pulumi.ComponentResource):
     def __init__(self, name: str, args: FargateProfilesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:fargate:FargateProfiles", name, None, opts)
         env = args.env
-        source_arn = env.arn("eks", pulumi.Output.concat("fargateprofile/", args.cluster_name, "/*"))
+        configured = args.configured_cluster_name or args.cluster_name
+        if not isinstance(configured, str):
+            raise TypeError("FargateProfilesArgs needs configured_cluster_name when cluster_name is an Output")
+        source_arn = env.arn("eks", f"fargateprofile/{configured}/*")
         trust = aws.iam.get_policy_document_output(statements=[aws.iam.GetPolicyDocumentStatementArgs(
             actions=["sts:AssumeRole"],
             principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(

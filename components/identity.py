@@ -16,6 +16,16 @@ Two modes, chosen per stack with ``identityMode``:
 Service accounts created here do not automount a Kubernetes API token: the AWS
 credentials arrive through the token the EKS webhook projects, so a workload
 that only talks to AWS never holds Kubernetes credentials.
+
+At the first preview of a new stack (README, "What a first preview can see")
+everything here is known except one value: the OIDC issuer EKS assigns when it
+creates the cluster, which an IRSA trust policy names. So the role and its
+policy get deterministic names (:mod:`components.naming`) and every ARN is
+built from partition, account and those names; the Pod Identity trust names
+the cluster by its configured name. For IRSA the component registers its
+*intent* as its own inputs (mode, namespace, service account, audience), which
+the ``workload-identity-intent`` rule judges at preview; ``irsa-trust-scoped``
+judges the rendered document at ``up``, once the issuer exists.
 """
 
 from __future__ import annotations
@@ -32,6 +42,10 @@ from components.conventions import child
 
 IdentityMode = Literal["pod-identity", "irsa"]
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+#: The audience of the projected token IRSA exchanges with STS (the ``<issuer>:aud`` condition).
+IRSA_AUDIENCE = "sts.amazonaws.com"
+#: Type token of the component; the policy pack's ``workload-identity-intent`` rule reads its inputs.
+WORKLOAD_IDENTITY_TYPE = "mlplatform:identity:WorkloadIdentity"
 
 
 def pod_identity_trust(env: AwsEnv, cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -77,7 +91,7 @@ def irsa_trust(
                         test="StringEquals", variable=sub,
                         values=[f"system:serviceaccount:{namespace}:{service_account}"]),
                     aws.iam.GetPolicyDocumentStatementConditionArgs(
-                        test="StringEquals", variable=aud, values=["sts.amazonaws.com"]),
+                        test="StringEquals", variable=aud, values=[IRSA_AUDIENCE]),
                 ],
             )
         ]
@@ -88,6 +102,7 @@ def irsa_trust(
 class ClusterIdentity:
     """What every workload identity needs to know about the cluster."""
 
+    #: The cluster's name as an Output of the cluster (resources that need the cluster to exist use it).
     cluster_name: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     #: Issuer without ``https://``, e.g. ``oidc.eks.us-west-2.amazonaws.com/id/ABC``.
@@ -96,6 +111,18 @@ class ClusterIdentity:
     env: AwsEnv
     provider: Optional[k8s.Provider] = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: The cluster name as configured, known before the cluster exists: names and ARNs in documents use it.
+    #: May be left empty when ``cluster_name`` is itself a plain string.
+    configured_name: str = ""
+
+    @property
+    def name(self) -> str:
+        """The configured cluster name (plain)."""
+        if self.configured_name:
+            return self.configured_name
+        if isinstance(self.cluster_name, str):
+            return self.cluster_name
+        raise TypeError("ClusterIdentity needs configured_name (a plain string) when cluster_name is an Output")
 
 
 @dataclass(frozen=True)
@@ -130,39 +157,58 @@ class WorkloadIdentity(pulumi.ComponentResource):
     role: aws.iam.Role
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
+    #: The role's ARN built from partition, account and its deterministic name: known at the first preview,
+    #: for documents that name the role (a KMS key policy). It carries no dependency on the role.
+    static_role_arn: pulumi.Output[str]
     mode: IdentityMode
     #: Annotations a chart-managed ServiceAccount must carry (IRSA only; empty for Pod Identity).
     service_account_annotations: pulumi.Output[Mapping[str, str]]
     service_account_name: str
 
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlplatform:identity:WorkloadIdentity", name, None, opts)
         c = args.cluster
         mode: IdentityMode = args.mode or c.mode
+        # The intent, registered as the component's inputs: what the trust must say, known at preview even when
+        # the rendered IRSA document is not (it names the cluster's OIDC issuer).
+        intent = {"identityMode": mode, "namespace": args.namespace, "serviceAccount": args.service_account}
+        if mode == "irsa":
+            intent["audience"] = IRSA_AUDIENCE
+        super().__init__(WORKLOAD_IDENTITY_TYPE, name, intent, opts)
         self.mode = mode
         self.service_account_name = args.service_account
         tags = dict(c.tags)
+        env = c.env
 
         if mode == "irsa":
             trust = irsa_trust(c.oidc_provider_arn, c.oidc_issuer, _plain_namespace(args.namespace), args.service_account)
         else:
-            trust = pod_identity_trust(c.env, c.cluster_name)
+            trust = pod_identity_trust(env, c.name)
+        # Role and policy share one deterministic name (they live in separate IAM namespaces).
+        physical = env.iam_name(c.name, name)
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=physical,
             assume_role_policy=trust,
             description=pulumi.Output.concat("Workload identity for ", args.namespace, "/", args.service_account),
             max_session_duration=3600,
             tags=tags,
             opts=child(self),
         )
+        self.static_role_arn = env.role_arn(physical)
         if args.policy_json is not None:
-            policy = aws.iam.Policy(f"{name}-policy", policy=args.policy_json, tags=tags, opts=child(self))
+            policy = aws.iam.Policy(f"{name}-policy", name=physical, policy=args.policy_json, tags=tags,
+                                    opts=child(self))
+            # The ARN from parts keeps the attachment's policyArn known at preview (the admin-policy rule reads
+            # it); the explicit dependency replaces the one policy.arn carried.
             aws.iam.RolePolicyAttachment(
-                f"{name}-policy-attachment", role=self.role.name, policy_arn=policy.arn, opts=child(self))
+                f"{name}-policy-attachment", role=self.role.name, policy_arn=env.policy_arn(physical),
+                opts=child(self, depends_on=[policy]))
         for key, doc in args.extra_policies.items():
-            part = aws.iam.Policy(f"{name}-policy-{key}", policy=doc, tags=tags, opts=child(self))
+            part_name = env.iam_name(c.name, f"{name}-{key}")
+            part = aws.iam.Policy(f"{name}-policy-{key}", name=part_name, policy=doc, tags=tags, opts=child(self))
             aws.iam.RolePolicyAttachment(
-                f"{name}-policy-{key}-attachment", role=self.role.name, policy_arn=part.arn, opts=child(self))
+                f"{name}-policy-{key}-attachment", role=self.role.name, policy_arn=env.policy_arn(part_name),
+                opts=child(self, depends_on=[part]))
         for managed in args.managed_policies:
             aws.iam.RolePolicyAttachment(
                 f"{name}-{managed}", role=self.role.name, policy_arn=c.env.managed_policy_arn(managed), opts=child(self))

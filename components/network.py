@@ -162,14 +162,16 @@ class Network(pulumi.ComponentResource):
                 self.pod_subnet_ids.append(pod.id)
 
         # Flow logs: every accepted and rejected flow, to a retained log group.
+        log_group_name = f"/aws/vpc/{args.cluster_name}/flow-logs"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/aws/vpc/{args.cluster_name}/flow-logs",
+            name=log_group_name,
             retention_in_days=args.flow_log_retention_days,
             tags=tags,
             opts=child(self),
         )
         self.flow_log_group_name = log_group.name
+        log_group_arn = args.env.log_group_arn(log_group_name)
         flow_trust = aws.iam.get_policy_document_output(statements=[aws.iam.GetPolicyDocumentStatementArgs(
             actions=["sts:AssumeRole"],
             principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(
@@ -181,7 +183,8 @@ class Network(pulumi.ComponentResource):
                                  opts=child(self))
         flow_policy = aws.iam.get_policy_document_output(statements=[aws.iam.GetPolicyDocumentStatementArgs(
             actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+            # From parts, not log_group.arn: the role's policy is then known at the first preview.
+            resources=[log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
         )])
         aws.iam.RolePolicy(f"{name}-flow-logs-policy", role=flow_role.id, policy=flow_policy.json, opts=child(self))
         aws.ec2.FlowLog(

@@ -22,7 +22,8 @@ EKS_ADDON = "aws:eks/addon:Addon"
 
 
 def run_addon(build: Callable[[AddonTarget, StackConfig], Any], *, mode: str = "pod-identity",
-              kubernetes_version: str = "1.35", region: str = "us-west-2", **overrides: Any) -> ProgramRun:
+              kubernetes_version: str = "1.35", region: str = "us-west-2", fresh: bool = False,
+              **overrides: Any) -> ProgramRun:
     """Run ``build(target, cfg)`` against a cluster with a system node group, under mocks."""
     cfg = minimal_config(kubernetesVersion=kubernetes_version, identityMode=mode, clusterName=CLUSTER, **overrides)
 
@@ -37,7 +38,7 @@ def run_addon(build: Callable[[AddonTarget, StackConfig], Any], *, mode: str = "
         system = [ng for pool, ng in nodes.managed.items() if cfg.nodeGroups[pool].role == "system"]
         build(AddonTarget(cluster=cluster, env=env, kubernetes_version=kubernetes_version, node_ready=system), cfg)
 
-    return run_component(body, region=region)
+    return run_component(body, region=region, fresh=fresh)
 
 
 def release(run: ProgramRun, name: str) -> Registration:

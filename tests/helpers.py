@@ -15,10 +15,11 @@ REGION = "us-west-2"
 
 
 def run_component(body: Callable[[AwsEnv], Any], *, stack: str = "test", region: str = REGION,
-                  config: Optional[Mapping[str, str]] = None) -> ProgramRun:
-    """Run ``body(env)`` as a program under mocks and return what it registered."""
+                  config: Optional[Mapping[str, str]] = None, fresh: bool = False) -> ProgramRun:
+    """Run ``body(env)`` as a program under mocks and return what it registered (``fresh``: as a first preview)."""
     cfg = {"aws:region": region, **(config or {})}
-    return run_under_mocks(lambda: body(AwsEnv.lookup()), project="mlplatform", stack=stack, config=cfg, region=region)
+    return run_under_mocks(lambda: body(AwsEnv.lookup()), project="mlplatform", stack=stack, config=cfg, region=region,
+                           fresh=fresh)
 
 
 def minimal_config(**overrides: Any) -> StackConfig:

@@ -100,6 +100,7 @@ def container(name: str = "app", **overrides: Any) -> dict:
     c = {
         "name": name,
         "image": "public.ecr.aws/docker/library/python:3.12.8-slim",
+        "imagePullPolicy": "Always",
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -181,7 +182,11 @@ def trainjob(name: str = "mnist", *, node_patch: Optional[dict] = None, pod_patc
 
 @dataclass
 class Case:
-    """One fixture: ``resources`` (one registration for Analyze, a list for AnalyzeStack) and the verdict."""
+    """One fixture: ``resources`` (one registration for Analyze, a list for AnalyzeStack) and the verdict.
+
+    ``covers`` names the public checks the fixture exercises (``CKV_K8S_15``, ``CIS 4.1.4``): every check a rule
+    claims in its metadata needs a violating and a compliant fixture that say so (tests/test_policies_meta.py).
+    """
 
     rule: str
     violates: bool
@@ -191,6 +196,7 @@ class Case:
     level: str = "mandatory"
     label: str = ""
     providers: dict = field(default_factory=dict)
+    covers: tuple = ()
 
     @property
     def id(self) -> str:

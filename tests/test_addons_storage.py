@@ -23,9 +23,9 @@ CLIENT_SGS = ["sg-cluster0000000000", "sg-nodes00000000000"]
 # --------------------------------------------------------------------------- data bucket
 
 
-def bucket_run(protect):
-    return run_component(lambda env: DataBucket("data", DataBucketArgs(bucket_prefix="ml-test-data-", protect=protect,
-                                                                       tags=TAGS)))
+def bucket_run(protect, region="us-west-2"):
+    return run_component(lambda env: DataBucket("data", DataBucketArgs(
+        bucket_name=env.bucket_name("ml-test", "data"), protect=protect, env=env, tags=TAGS)), region=region)
 
 
 @pytest.mark.parametrize("protect", [True, False])
@@ -35,7 +35,9 @@ def test_data_bucket_protection_follows_protect_data(protect):
     assert bucket.options["protect"] is protect and bucket.options["retainOnDelete"] is protect
     # Dev must be deletable even with objects in it; prod never empties itself.
     assert bucket.inputs["forceDestroy"] is (not protect)
-    assert bucket.inputs["tags"] == TAGS and bucket.inputs["bucketPrefix"] == "ml-test-data-"
+    assert bucket.inputs["tags"] == TAGS and bucket.inputs["bucket"] == "ml-test-data-123456789012-us-west-2"
+    # A fixed name cannot coexist with its replacement: the bucket is deleted before it is replaced.
+    assert bucket.options["deleteBeforeReplace"] is True
 
 
 def test_data_bucket_is_private_encrypted_versioned_and_tls_only():

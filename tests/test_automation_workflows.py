@@ -105,9 +105,12 @@ def test_pull_requests_run_the_tests_and_the_offline_plan_of_both_stacks(pr):
     assert stacks == list(STACKS)
     runs = [expand(s["run"], {}, {}) for s in plan["steps"] if "run" in s]
     assert '.venv/bin/python -m automation plan --stack "$STACK" --json "plan-$STACK.json"' in runs
+    # ... and as its first preview, whose blind count the summary reports next to the verdicts.
+    assert '.venv/bin/python -m automation plan --stack "$STACK" --fresh --json "plan-$STACK-fresh.json"' in runs
     assert plan["env"]["STACK"] == "${{ matrix.stack }}"
     summary = [s for s in plan["steps"] if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
     assert summary and "automation.ci_summary" in summary[0]["run"] and "plan-$STACK.json" in summary[0]["run"]
+    assert "plan-$STACK-fresh.json" in summary[0]["run"]
     assert summary[0]["if"] == "${{ !cancelled() }}"  # summarise failing plans too
 
 
@@ -220,6 +223,29 @@ def test_ci_summary_renders_a_plan_file(tmp_path):
            "LaunchTemplate::lt` | IMDSv2 \\| hop limit 1 |" in md
     assert md.index("aws:ec2/subnet:Subnet") < md.index("aws:ec2/vpc:Vpc")  # most numerous first
     assert "### Offline plan: plan-dev.json" in md and "No plan file was written" in md
+
+
+def test_ci_summary_reports_blind_rules_next_to_the_verdicts(tmp_path):
+    base = {"schemaVersion": 1, "stack": "dev", "policyPack": {"name": "p", "version": "1", "policies": 2},
+            "diagnostics": [], "resources": []}
+    existing = {**base, "mode": "existing", "blind": [],
+                "summary": {"resources": 5, "byType": {}, "mandatory": 0, "advisory": 1, "blind": 0}}
+    fresh = {**base, "mode": "fresh", "summary": {"resources": 5, "byType": {}, "mandatory": 0, "advisory": 1,
+                                                   "blind": 2},
+             "blind": [{"policy": "irsa-trust-scoped", "urn": "urn:pulumi:dev::p::aws:iam/role:Role::cni",
+                        "message": "can't run policy ...", "reason": "names the OIDC issuer | checked at up"},
+                       {"policy": "iam-trust-no-wildcard-principal", "urn": "urn:pulumi:dev::p::aws:iam/role:Role::cni",
+                        "message": "can't run policy ..."}]}
+    (tmp_path / "e.json").write_text(json.dumps(existing))
+    (tmp_path / "f.json").write_text(json.dumps(fresh))
+    out = io.StringIO()
+    assert ci_summary.main([str(tmp_path / "e.json"), str(tmp_path / "f.json")], out) == 0
+    md = out.getvalue()
+    assert "| `dev` | existing stack | ✅ passes | 0 | 1 | — |" in md
+    assert "| `dev` | first preview | ✅ passes | 0 | 1 | 2 |" in md
+    assert "### Offline plan: stack `dev` (first preview) ✅ passes" in md and ", 2 blind" in md
+    assert "| `irsa-trust-scoped` | `urn:pulumi:dev::p::aws:iam/role:Role::cni` | names the OIDC issuer \\| " \
+           "checked at up |" in md
 
 
 def test_readme_section_installs_the_pinned_cli_and_links_the_ci_docs():

@@ -32,6 +32,7 @@ def test_dev_plan_exits_zero_and_prints_totals(dev_plan):
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("Result: ") and "0 mandatory" in last
+    assert "Mode: existing" in proc.stdout and "blind" not in last  # a first preview is --fresh
 
 
 def test_json_contract(dev_plan):
@@ -45,6 +46,8 @@ def test_json_contract(dev_plan):
     cluster = next(r for r in data["resources"] if r["type"] == "eks:index:Cluster")
     assert cluster["parent"].endswith("mlplatform:cluster:Cluster::cluster")
     assert data["summary"]["resources"] == len(data["resources"])
+    # Fields added for the first preview (--fresh): an existing stack has nothing blind.
+    assert data["mode"] == "existing" and data["blind"] == [] and data["summary"]["blind"] == 0
     # Secrets never reach the plan file.
     assert data["outputs"]["kubeconfig"] == "[secret]"
 

@@ -47,26 +47,28 @@ def stmt(principal, condition=None):
 
 
 CASES = [
-    Case("eks-secrets-encryption", True, eks(encryptionConfigKeyArn=None), label="eks"),
+    Case("eks-secrets-encryption", True, eks(encryptionConfigKeyArn=None), label="eks",
+         covers=('CKV_AWS_58', 'CIS 5.3.1')),
     Case("eks-secrets-encryption", True, aws(encryptionConfig={"provider": {"keyArn": KEY_ARN}, "resources": []}),
          label="aws-not-secrets"),
     Case("eks-secrets-encryption", False, eks(), label="eks"),
-    Case("eks-secrets-encryption", False, aws(), label="aws"),
+    Case("eks-secrets-encryption", False, aws(), label="aws", covers=('CKV_AWS_58', 'CIS 5.3.1')),
 
     Case("eks-control-plane-logging", True, eks(enabledClusterLogTypes=["api", "audit"]),
-         contains="authenticator, controllerManager, scheduler", label="eks-partial"),
+         contains="authenticator, controllerManager, scheduler", label="eks-partial",
+              covers=('CKV_AWS_37', 'CIS 2.1.1')),
     Case("eks-control-plane-logging", True, aws(enabledClusterLogTypes=None), label="aws-none"),
-    Case("eks-control-plane-logging", False, eks(), label="eks-all"),
+    Case("eks-control-plane-logging", False, eks(), label="eks-all", covers=('CKV_AWS_37', 'CIS 2.1.1')),
     Case("eks-control-plane-logging", False, eks(enabledClusterLogTypes=["api"]),
          config={"eks-control-plane-logging": {"requiredLogTypes": ["api"]}}, label="tunable"),
 
-    Case("eks-supported-version", True, eks(version="1.29"), contains="1.29", label="old"),
+    Case("eks-supported-version", True, eks(version="1.29"), contains="1.29", label="old", covers=('CKV_AWS_339',)),
     Case("eks-supported-version", True, eks(version=None), contains="no version pinned", label="unpinned"),
     Case("eks-supported-version", True,
          res("aws:eks/nodeGroup:NodeGroup", "ng", {"version": "1.30", "clusterName": "c", "tags": TAGS}),
          label="node-group-own-version"),
     Case("eks-supported-version", False, eks(version="1.36"), label="eks"),
-    Case("eks-supported-version", False, aws(version="1.34"), label="aws"),
+    Case("eks-supported-version", False, aws(version="1.34"), label="aws", covers=('CKV_AWS_339',)),
     Case("eks-supported-version", False,
          res("eks:index:ManagedNodeGroup", "ng", {"cluster": "c", "tags": TAGS}), label="node-group-inherits"),
 
@@ -90,10 +92,11 @@ CASES = [
     Case("eks-deletion-protection", True, eks(deletionProtection=False),
          config={"eks-deletion-protection": "advisory"}, level="advisory", label="advisory-when-lowered"),
 
-    Case("eks-access-entries-only", True, eks(authenticationMode=None), contains="CONFIG_MAP", label="eks-default"),
+    Case("eks-access-entries-only", True, eks(authenticationMode=None), contains="CONFIG_MAP", label="eks-default",
+         covers=('CIS 4.1.7', 'CIS 5.5.1')),
     Case("eks-access-entries-only", True, aws(accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"}),
          label="aws-mixed"),
-    Case("eks-access-entries-only", False, eks(), label="eks-api"),
+    Case("eks-access-entries-only", False, eks(), label="eks-api", covers=('CIS 4.1.7', 'CIS 5.5.1')),
     Case("eks-access-entries-only", False, aws(accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"}),
          config={"eks-access-entries-only": {"allowedModes": ["API", "API_AND_CONFIG_MAP"]}}, label="migration"),
 ]

@@ -51,7 +51,7 @@ CASES = [
          label="cluster-ip"),
 
     Case("external-endpoints-use-tls", True, ingress("plain", {f"{ALB}scheme": "internet-facing", **EXTERNAL}),
-         contains="certificate-arn", label="ingress-no-tls"),
+         contains="certificate-arn", label="ingress-no-tls", covers=('CIS 5.4.5',)),
     Case("external-endpoints-use-tls", True,
          ingress("old-tls", {**TLS, **EXTERNAL, f"{ALB}ssl-policy": "ELBSecurityPolicy-2016-08"}),
          contains="TLS 1.0/1.1", label="ingress-old-policy"),
@@ -61,7 +61,8 @@ CASES = [
     Case("external-endpoints-use-tls", True,
          lb_service("nlb-ext", {**NLB, f"{SVC}aws-load-balancer-scheme": "internet-facing", **EXTERNAL}),
          contains="ssl-cert", label="nlb-no-cert"),
-    Case("external-endpoints-use-tls", False, ingress("ext", {**TLS, **EXTERNAL}), label="ingress-tls"),
+    Case("external-endpoints-use-tls", False, ingress("ext", {**TLS, **EXTERNAL}), label="ingress-tls",
+         covers=('CIS 5.4.5',)),
     Case("external-endpoints-use-tls", False,
          ingress("ext-spec-tls", {k: v for k, v in {**TLS, **EXTERNAL}.items() if k != f"{ALB}certificate-arn"},
                  tls=[{"hosts": ["api.example.com"]}]), label="ingress-cert-discovery"),
@@ -71,6 +72,25 @@ CASES = [
                                 f"{SVC}aws-load-balancer-ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
          label="nlb-tls"),
     Case("external-endpoints-use-tls", False, ingress("internal", {f"{ALB}scheme": "internal"}), label="internal"),
+]
+
+
+NGINX = "nginx.ingress.kubernetes.io/"
+SNIPPETS = ("CKV_K8S_152", "CKV_K8S_153", "CKV_K8S_154")
+
+CASES += [
+    Case("ingress-no-config-snippets", True,
+         ingress("lua", {f"{NGINX}configuration-snippet": "access_by_lua_block { ngx.say('x') }"}, cls="nginx"),
+         contains="configuration-snippet", label="lua", covers=("CKV_K8S_152", "CKV_K8S_153")),
+    Case("ingress-no-config-snippets", True,
+         ingress("alias", {f"{NGINX}server-snippet": "location /x { alias /var/run/secrets/; }"}, cls="nginx"),
+         label="alias", covers=("CKV_K8S_154", "CKV_K8S_153")),
+    Case("ingress-no-config-snippets", True,
+         ingress("plain", {f"{NGINX}auth-snippet": "proxy_set_header X-A b;"}, cls="nginx"), label="any-snippet",
+         covers=("CKV_K8S_153",)),
+    Case("ingress-no-config-snippets", False,
+         ingress("ok", {f"{NGINX}rewrite-target": "/", f"{ALB}scheme": "internal"}), label="no-snippet",
+         covers=SNIPPETS),
 ]
 
 

@@ -43,6 +43,12 @@ CASES = [
     Case("eks-private-endpoint", False, aws_cluster(endpointPrivateAccess=True), label="aws-on"),
 
     # eks-public-endpoint-restricted
+    Case("eks-public-endpoint-restricted", True,
+         eks_cluster(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"]),
+         config={"eks-public-endpoint-restricted": {"allowPublicEndpoint": False}}, contains="only the private",
+         label="tunable-private-only", covers=("CKV_AWS_39", "CIS 5.4.2")),
+    Case("eks-public-endpoint-restricted", False, eks_cluster(),
+         config={"eks-public-endpoint-restricted": {"allowPublicEndpoint": False}}, label="tunable-private-ok"),
     Case("eks-public-endpoint-restricted", True, eks_cluster(endpointPublicAccess=True), contains="0.0.0.0/0",
          label="public-no-cidrs"),
     Case("eks-public-endpoint-restricted", True, res(EKS, "default-public", {"version": "1.35"}),
@@ -50,7 +56,8 @@ CASES = [
     Case("eks-public-endpoint-restricted", True,
          eks_cluster(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24", "::/0"]), contains="::/0",
          label="world-v6"),
-    Case("eks-public-endpoint-restricted", True, aws_cluster(endpointPublicAccess=True), label="aws-default-cidrs"),
+    Case("eks-public-endpoint-restricted", True, aws_cluster(endpointPublicAccess=True), label="aws-default-cidrs",
+         covers=('CKV_AWS_38', 'CIS 5.4.1')),
     Case("eks-public-endpoint-restricted", True,
          eks_cluster(endpointPublicAccess=True, publicAccessCidrs=["198.51.100.0/24"]),
          config={"eks-public-endpoint-restricted": {"allowedPublicCidrs": ["203.0.113.0/24"]}},
@@ -61,7 +68,8 @@ CASES = [
          label="inside-allowed"),
     Case("eks-public-endpoint-restricted", False, eks_cluster(), label="private-only"),
     Case("eks-public-endpoint-restricted", False,
-         aws_cluster(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"]), label="aws-restricted"),
+         aws_cluster(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"]), label="aws-restricted",
+              covers=('CKV_AWS_38', 'CIS 5.4.1')),
 
     # no-admin-ports-open-to-world: three resource shapes, port ranges, all-traffic
     Case("no-admin-ports-open-to-world", True, sg("ssh", rule(lo=22, hi=22)), contains="22", label="ssh"),
@@ -92,7 +100,8 @@ CASES = [
     # node-subnets-no-public-ip
     Case("node-subnets-no-public-ip", True,
          res("aws:ec2/subnet:Subnet", "pub", {"vpcId": "vpc-1", "cidrBlock": "10.0.0.0/24",
-                                              "mapPublicIpOnLaunch": True, "tags": TAGS}), label="subnet"),
+                                              "mapPublicIpOnLaunch": True, "tags": TAGS}), label="subnet",
+                                                   covers=('CIS 5.4.3',)),
     Case("node-subnets-no-public-ip", True,
          res("aws:ec2/launchTemplate:LaunchTemplate", "lt",
              {"networkInterfaces": [{"deviceIndex": 0, "associatePublicIpAddress": "true"}], "tags": TAGS}),
@@ -102,7 +111,8 @@ CASES = [
     Case("node-subnets-no-public-ip", True, res(EKS, "default-ng", {"version": "1.35"}), label="cluster-default-ng"),
     Case("node-subnets-no-public-ip", False,
          res("aws:ec2/subnet:Subnet", "priv", {"vpcId": "vpc-1", "cidrBlock": "10.0.0.0/24",
-                                               "mapPublicIpOnLaunch": False, "tags": TAGS}), label="subnet"),
+                                               "mapPublicIpOnLaunch": False, "tags": TAGS}), label="subnet",
+                                                    covers=('CIS 5.4.3',)),
     Case("node-subnets-no-public-ip", False,
          res("aws:ec2/launchTemplate:LaunchTemplate", "lt-ok",
              {"networkInterfaces": [{"deviceIndex": 0, "associatePublicIpAddress": "false"}]}), label="lt-false"),
@@ -112,6 +122,48 @@ CASES = [
     Case("node-subnets-no-public-ip", False, eks_cluster(), label="cluster-skips-default-ng"),
     Case("node-subnets-no-public-ip", True, nodeclass(associatePublicIPAddress=True), label="karpenter-nodeclass"),
     Case("node-subnets-no-public-ip", False, nodeclass(), label="karpenter-nodeclass-default"),
+]
+
+
+ADDON = "aws:eks/addon:Addon"
+
+
+def cni_addon(name="vpc-cni", config=None):
+    inputs = {"clusterName": "ml", "addonName": "vpc-cni", "addonVersion": "v1.20.0-eksbuild.1", "tags": TAGS}
+    if config is not None:
+        inputs["configurationValues"] = config
+    return res(ADDON, name, inputs)
+
+
+def default_cni_cluster(name="c", **kw):
+    return eks_cluster(name, useDefaultVpcCni=True, bootstrapSelfManagedAddons=False, **kw)
+
+
+CASES += [
+    Case("cni-enforces-network-policies", True, [default_cni_cluster(), cni_addon(config='{"env": {}}')],
+         contains="enableNetworkPolicy is unset", label="addon-without-policy", covers=("CIS 4.3.1", "CIS 5.4.4")),
+    Case("cni-enforces-network-policies", True, [default_cni_cluster()], contains="no CNI that enforces",
+         label="cluster-without-cni-config", covers=("CIS 4.3.1", "CIS 5.4.4")),
+    Case("cni-enforces-network-policies", True,
+         [eks_cluster(useDefaultVpcCni=False, vpcCniOptions={"enablePrefixDelegation": True})],
+         contains="vpcCniOptions.enableNetworkPolicy", label="pulumi-eks-cni-without-policy"),
+    Case("cni-enforces-network-policies", True,
+         [res("eks:index:VpcCniAddon", "cni", {"clusterName": "ml", "enableNetworkPolicy": False})],
+         label="vpccniaddon-off"),
+    Case("cni-enforces-network-policies", False,
+         [default_cni_cluster(), cni_addon(config='{"enableNetworkPolicy": "true", "env": {"WARM_PREFIX_TARGET": "1"}}')],
+         label="addon-with-policy", covers=("CIS 4.3.1", "CIS 5.4.4")),
+    Case("cni-enforces-network-policies", False,
+         [default_cni_cluster(), cni_addon(config="enableNetworkPolicy: 'true'\n")], label="yaml-configuration"),
+    Case("cni-enforces-network-policies", False,
+         [eks_cluster(useDefaultVpcCni=False, vpcCniOptions={"enableNetworkPolicy": True})],
+         label="pulumi-eks-cni-with-policy"),
+    Case("cni-enforces-network-policies", False,
+         [default_cni_cluster(), res("kubernetes:helm.sh/v3:Release", "cilium",
+                                     {"chart": "cilium", "namespace": "kube-system", "version": "1.18.0"})],
+         label="cilium"),
+    Case("cni-enforces-network-policies", False, [res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"})],
+         label="no-cluster"),
 ]
 
 

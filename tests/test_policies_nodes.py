@@ -68,12 +68,12 @@ CASES = [
          config={"imdsv2-required": {"maxHopLimit": 2}}, label="tunable-hop-limit"),
 
     # node-ssh-restricted
-    Case("node-ssh-restricted", True, mng(remoteAccess={"ec2SshKey": "ops"}), label="mng"),
+    Case("node-ssh-restricted", True, mng(remoteAccess={"ec2SshKey": "ops"}), label="mng", covers=('CKV_AWS_100',)),
     Case("node-ssh-restricted", True,
          res(AWS_NG, "ng", {"clusterName": "c", "remoteAccess": {"ec2SshKey": "ops", "sourceSecurityGroupIds": []}}),
          label="aws-ng-empty-list"),
     Case("node-ssh-restricted", False, mng(remoteAccess={"ec2SshKey": "ops", "sourceSecurityGroupIds": ["sg-1"]}),
-         label="mng-scoped"),
+         label="mng-scoped", covers=('CKV_AWS_100',)),
     Case("node-ssh-restricted", False, mng(), label="no-ssh"),
 
     # encrypted-root-volumes
@@ -120,6 +120,78 @@ CASES = [
     Case("gpu-nodes-tainted", False,
          nodepool("cpu", requirements=[{"key": "karpenter.k8s.aws/instance-category", "operator": "In",
                                         "values": ["c", "m", "r"]}]), label="cpu-nodepool"),
+]
+
+
+import base64  # noqa: E402
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+NODECONFIG_MIME = """MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: application/node.eks.aws
+
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: ml
+  kubelet:
+    config:
+{config}
+    flags:
+{flags}
+
+--BOUNDARY--
+"""
+
+
+def nodeconfig(config="      maxPods: 110", flags="      - --node-labels=pool=gpu"):
+    return NODECONFIG_MIME.format(config=config, flags=flags)
+
+
+AL2_SCRIPT = "#!/bin/bash\n/etc/eks/bootstrap.sh ml --kubelet-extra-args '{args}'\n"
+KUBELET = tuple(f"CIS 3.2.{i}" for i in range(1, 10))
+
+CASES += [
+    Case("kubelet-config-hardened", True,
+         lt(userData=b64(nodeconfig(config="      readOnlyPort: 10255\n      authentication:\n        anonymous:\n"
+                                           "          enabled: true\n        x509:\n          clientCAFile: ''\n"
+                                           "      authorization:\n        mode: AlwaysAllow"))),
+         contains="CIS 3.2.4", label="nodeconfig-launch-template", covers=("CIS 3.2.1", "CIS 3.2.2", "CIS 3.2.3",
+                                                                            "CIS 3.2.4")),
+    Case("kubelet-config-hardened", True,
+         lt(userData=b64(nodeconfig(config="      streamingConnectionIdleTimeout: 0s\n      makeIPTablesUtilChains: false\n"
+                                           "      eventRecordQPS: 1\n      rotateCertificates: false\n"
+                                           "      featureGates:\n        RotateKubeletServerCertificate: false"))),
+         label="nodeconfig-more", covers=("CIS 3.2.5", "CIS 3.2.6", "CIS 3.2.7", "CIS 3.2.8", "CIS 3.2.9")),
+    Case("kubelet-config-hardened", True,
+         mng(kubeletExtraArgs="--anonymous-auth=true --read-only-port=10255"), contains="--read-only-port=10255",
+         label="mng-kubelet-extra-args", covers=("CIS 3.2.1", "CIS 3.2.4")),
+    Case("kubelet-config-hardened", True,
+         res(NGV2, "ng", {"cluster": "c", "instanceType": "m6i.large", "nodeUserData": AL2_SCRIPT.format(
+             args="--streaming-connection-idle-timeout=0 --make-iptables-util-chains=false")}),
+         label="self-managed-script", covers=("CIS 3.2.5", "CIS 3.2.6")),
+    Case("kubelet-config-hardened", True,
+         nodeclass(userData=nodeconfig(flags="      - --rotate-certificates=false\n"
+                                             "      - --feature-gates=RotateKubeletServerCertificate=false\n"
+                                             "      - --event-qps=2\n      - --authorization-mode=AlwaysAllow")),
+         contains="spec.userData", label="karpenter-nodeclass-flags",
+         covers=("CIS 3.2.2", "CIS 3.2.7", "CIS 3.2.8", "CIS 3.2.9")),
+    Case("kubelet-config-hardened", False, lt(userData=b64(nodeconfig())), label="nodeconfig-harmless",
+         covers=KUBELET),
+    Case("kubelet-config-hardened", False,
+         mng(kubeletExtraArgs="--max-pods=110 --event-qps=0 --read-only-port=0"), label="mng-safe-args",
+         covers=("CIS 3.2.4", "CIS 3.2.7")),
+    Case("kubelet-config-hardened", False, lt(), label="no-user-data"),
+    Case("kubelet-config-hardened", False,
+         lt(userData=b64(nodeconfig(config="      eventRecordQPS: 2"))),
+         config={"kubelet-config-hardened": {"minEventRecordQps": 1}}, label="tunable-qps"),
 ]
 
 

@@ -76,3 +76,87 @@ def test_shipped_stacks_meet_their_levels(tmp_path: Path) -> None:
             lowered = {k for k, v in json.loads((ROOT / "policies/config/dev.json").read_text()).items()
                        if v == "advisory"}
             assert {d["policy"] for d in diags} <= lowered
+
+
+# --------------------------------------------------------------------------- issue #15 acceptance
+#
+# Small programs, each compliant except for one grant or setting, planned with dev's config as a user would:
+# the plan must fail on exactly that rule, and the fixed program must pass.
+
+K8S_PROVIDER = '''
+import pulumi_kubernetes as k8s
+provider = k8s.Provider("k8s", kubeconfig="{}")
+opts = __import__("pulumi").ResourceOptions(provider=provider)
+'''
+
+VIEW_FOR_UNAUTHENTICATED = K8S_PROVIDER + '''
+k8s.rbac.v1.ClusterRoleBinding(
+    "public-view",
+    metadata={"name": "public-view"},
+    role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+    subjects=[{"kind": "Group", "name": "system:unauthenticated", "apiGroup": "rbac.authorization.k8s.io"}],
+    opts=opts)
+'''
+
+TEAM_ROLE_CLUSTER_ADMIN = '''
+import pulumi_aws as aws
+tags = {"owner": "ml-platform", "cost-center": "ml-dev", "environment": "dev"}
+team = "arn:aws:iam::111122223333:role/ResearchTeam"
+entry = aws.eks.AccessEntry("research", cluster_name="ml-dev", principal_arn=team, type="STANDARD", tags=tags)
+aws.eks.AccessPolicyAssociation(
+    "research-admin", cluster_name="ml-dev", principal_arn=team,
+    policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+    opts=__import__("pulumi").ResourceOptions(depends_on=[entry]))
+'''
+
+PRIVILEGED_ADDON_VALUE = K8S_PROVIDER + '''
+k8s.helm.v3.Release(
+    "metrics-server",
+    chart="metrics-server", version="3.14.0", namespace="kube-system",
+    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo="https://kubernetes-sigs.github.io/metrics-server/"),
+    values={"replicas": 2, "securityContext": {"privileged": True}},
+    opts=opts)
+'''
+
+
+def _plan_program(tmp_path: Path, name: str, source: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    prog = tmp_path / f"{name}.py"
+    prog.write_text(source)
+    out = tmp_path / f"{name}.json"
+    proc = plan("--stack", "dev", "--program", str(prog), "--json", str(out))
+    return proc, json.loads(out.read_text())["diagnostics"] if out.exists() else []
+
+
+def test_view_bound_to_unauthenticated_is_stopped(tmp_path: Path) -> None:
+    proc, diags = _plan_program(tmp_path, "anon", VIEW_FOR_UNAUTHENTICATED)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert {(d["policy"], d["level"]) for d in diags} == {("rbac-no-anonymous-subjects", "mandatory")}
+    fixed = VIEW_FOR_UNAUTHENTICATED.replace('"system:unauthenticated"', '"research-auditors"')
+    proc, diags = _plan_program(tmp_path, "anon-fixed", fixed)
+    assert proc.returncode == 0 and not diags, proc.stdout
+
+
+def test_access_entry_giving_a_team_role_cluster_admin_is_stopped(tmp_path: Path) -> None:
+    proc, diags = _plan_program(tmp_path, "admin", TEAM_ROLE_CLUSTER_ADMIN)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert {(d["policy"], d["level"]) for d in diags} == {("eks-cluster-admin-access", "mandatory")}
+    assert "ResearchTeam" in diags[0]["message"]
+    # dev's admin (listed in policies/config/dev.json) may hold the same grant; the team may have a namespace.
+    fixed = TEAM_ROLE_CLUSTER_ADMIN.replace("role/ResearchTeam", "role/PlatformAdmin")
+    proc, diags = _plan_program(tmp_path, "admin-fixed", fixed)
+    assert proc.returncode == 0 and not diags, proc.stdout
+    scoped = TEAM_ROLE_CLUSTER_ADMIN.replace("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy").replace(
+        'type="cluster")', 'type="namespace", namespaces=["research"])')
+    proc, diags = _plan_program(tmp_path, "admin-scoped", scoped)
+    assert proc.returncode == 0 and not diags, proc.stdout
+
+
+def test_a_chart_value_that_makes_an_add_on_privileged_is_stopped(tmp_path: Path) -> None:
+    proc, diags = _plan_program(tmp_path, "helm", PRIVILEGED_ADDON_VALUE)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert {(d["policy"], d["level"]) for d in diags} == {("helm-values-pod-security", "mandatory")}
+    assert "values.securityContext.privileged" in diags[0]["message"]
+    fixed = PRIVILEGED_ADDON_VALUE.replace('"privileged": True', '"privileged": False')
+    proc, diags = _plan_program(tmp_path, "helm-fixed", fixed)
+    assert proc.returncode == 0 and not diags, proc.stdout

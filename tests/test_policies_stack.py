@@ -167,7 +167,7 @@ CHILD = res("aws:eks/nodeGroup:NodeGroup", "gpu-big-child",
 CASES = [
     # node-groups-in-private-subnets
     Case("node-groups-in-private-subnets", True, NETWORK + [mng("ng", ["subnet-priv", "subnet-routed"])],
-         contains="public-rt sends 0.0.0.0/0 to an internet gateway", label="route-to-igw"),
+         contains="public-rt sends 0.0.0.0/0 to an internet gateway", label="route-to-igw", covers=('CIS 5.4.3',)),
     Case("node-groups-in-private-subnets", True, NETWORK + [
         res("aws:eks/fargateProfile:FargateProfile", "fp", {"subnetIds": ["subnet-pub"], "tags": TAGS})],
          contains="kubernetes.io/role/elb", label="fargate-elb-tagged"),
@@ -183,7 +183,8 @@ CASES = [
          config={"node-groups-in-private-subnets": {"allowUnmanagedSubnets": False}}, contains="outside the stack",
          label="unmanaged-refused"),
     Case("node-groups-in-private-subnets", False, NETWORK + [mng("ng", ["subnet-priv"]),
-                                                           nodeclass([{"id": "subnet-priv"}])], label="private"),
+                                                           nodeclass([{"id": "subnet-priv"}])], label="private",
+                                                                covers=('CIS 5.4.3',)),
     Case("node-groups-in-private-subnets", False, NETWORK + [mng("ext", ["subnet-elsewhere"])],
          label="pre-existing-subnet-allowed"),
 
@@ -191,13 +192,13 @@ CASES = [
     Case("team-namespace-guardrails", True, [team_ns(), quota(), limits(), ALLOW_DNS],
          contains="default-deny NetworkPolicy", label="allow-only-policy"),
     Case("team-namespace-guardrails", True, [team_ns(), netpol("deny")], contains="ResourceQuota, LimitRange",
-         label="no-quota-no-limits"),
+         label="no-quota-no-limits", covers=('CIS 4.5.1',)),
     Case("team-namespace-guardrails", True,
          [team_ns(), quota(), limits(), netpol("deny-ingress-only", policyTypes=["Ingress"])], label="ingress-only"),
     Case("team-namespace-guardrails", True, [team_ns(), quota("team-b"), limits("team-b"), netpol("deny", "team-b")],
          label="guardrails-in-another-namespace"),
     Case("team-namespace-guardrails", False, [team_ns(), quota(), limits(), netpol("deny"), ALLOW_DNS],
-         label="complete"),
+         label="complete", covers=('CIS 4.5.1',)),
     Case("team-namespace-guardrails", False, [team_ns("kube-tools", label=False)], label="not-a-team"),
     Case("team-namespace-guardrails", False, preview_team(), label="preview-namespace-unknown"),
 
@@ -258,6 +259,56 @@ CASES = [
          label="pulumi-eks-child-counted-once"),
     Case("gpu-capacity-total", False, [gpu_nodepool("a", 32), mng("gpu", ["subnet-priv"], 4, ("g5.xlarge",))],
          label="within-budget"),
+]
+
+
+def bare_pod(name="debug", ns="team-a", labels=None):
+    from tests.policy_helpers import pod_spec
+
+    return k8s("v1", "Pod", name, namespace=ns, labels=labels or {"app": name}, spec=pod_spec())
+
+
+def log_group(name, retention=30):
+    inputs = {"name": name, "tags": TAGS}
+    if retention is not None:
+        inputs["retentionInDays"] = retention
+    return res("aws:cloudwatch/logGroup:LogGroup", name.strip("/").replace("/", "-"), inputs)
+
+
+def cluster(name="ml", logs=("api", "audit", "authenticator", "controllerManager", "scheduler")):
+    return res("eks:index:Cluster", f"cluster-{name}", {"name": name, "version": "1.35", "tags": TAGS,
+                                                        "enabledClusterLogTypes": list(logs)})
+
+
+CASES += [
+    Case("namespaces-have-network-policies", True, [team_ns("tools", label=False)],
+         contains="namespace tools has no NetworkPolicy", label="namespace-without-policy",
+         covers=("CIS 4.3.2", "CKV2_K8S_6")),
+    Case("namespaces-have-network-policies", True,
+         [team_ns("tools", label=False), netpol("deny", "tools"), netpol("web-only", "team-b", podSelector={
+             "matchLabels": {"app": "web"}}), bare_pod(ns="team-b")],
+         contains="selected by no NetworkPolicy", label="bare-pod-not-selected", covers=("CKV2_K8S_6",)),
+    Case("namespaces-have-network-policies", True, [team_ns("a", label=False), netpol("deny", "b")],
+         label="policy-in-another-namespace"),
+    Case("namespaces-have-network-policies", False,
+         [team_ns("tools", label=False), netpol("deny", "tools"), bare_pod(ns="tools")],
+         label="default-deny-selects-all", covers=("CIS 4.3.2", "CKV2_K8S_6")),
+    Case("namespaces-have-network-policies", False,
+         [bare_pod(ns="team-b", labels={"app": "web", "tier": "front"}),
+          netpol("web", "team-b", podSelector={"matchLabels": {"app": "web"}, "matchExpressions": [
+              {"key": "tier", "operator": "In", "values": ["front", "back"]}]})],
+         label="selector-matches", covers=("CKV2_K8S_6",)),
+    Case("namespaces-have-network-policies", False, preview_team(), label="preview-namespace-unknown"),
+    Case("namespaces-have-network-policies", False, [team_ns("monitoring", label=False)],
+         config={"namespaces-have-network-policies": {"exemptNamespaces": ["monitoring"]}}, label="tunable-exempt"),
+
+    Case("eks-audit-logs-retained", True, [cluster()], contains="/aws/eks/ml/cluster", label="unmanaged-group",
+         covers=("CIS 2.1.2",)),
+    Case("eks-audit-logs-retained", True, [cluster(), log_group("/aws/eks/ml/cluster", retention=None)],
+         contains="forever", label="group-never-expires"),
+    Case("eks-audit-logs-retained", False, [cluster(), log_group("/aws/eks/ml/cluster")], label="managed-group",
+         covers=("CIS 2.1.2",)),
+    Case("eks-audit-logs-retained", False, [cluster(logs=())], label="no-logs-is-another-rules-finding"),
 ]
 
 

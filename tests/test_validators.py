@@ -399,6 +399,16 @@ def test_trust_policies_get_their_role_as_resource_and_config_files_load():
                                                                  "Principal": {"Service": "ec2.amazonaws.com"}}]}))
     prepared = json.loads(parliament_runner.prepare(trust, "aws-cn", "111122223333"))
     assert prepared["Statement"][0]["Resource"] == "arn:aws-cn:iam::111122223333:role/ml-role"
+    # An EFS file-system policy leaves Resource to the file system it is attached to (known at a first preview).
+    efs = parliament_runner.Document(
+        resource={"urn": "u", "type": "aws:efs/fileSystemPolicy:FileSystemPolicy", "name": "p",
+                  "inputs": {"fileSystemId": "fs-0123456789abcdef0"}},
+        path="policy", kind="resource",
+        text=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*",
+                                                                 "Principal": {"AWS": "*"}}]}))
+    prepared = json.loads(parliament_runner.prepare(efs, "aws", "111122223333", "eu-west-1"))
+    assert prepared["Statement"][0]["Resource"] == \
+        "arn:aws:elasticfilesystem:eu-west-1:111122223333:file-system/fs-0123456789abcdef0"
     cfg = parliament_runner.load_config()
     assert cfg.severity_overrides["UNKNOWN_ACTION"] == "MEDIUM"
     assert all(e.reason for e in cfg.exceptions)

@@ -33,9 +33,9 @@ def pulumi_yaml_text() -> str:
 
 
 def readme_sections() -> dict[str, str]:
-    from tools.readme_tables import config_table, rule_table
+    from tools.readme_tables import config_table, coverage_table, rule_table
 
-    return {"config-reference": config_table(), "policy-rules": rule_table()}
+    return {"config-reference": config_table(), "policy-rules": rule_table(), "policy-coverage": coverage_table()}
 
 
 def render_readme(text: str) -> str:

@@ -16,6 +16,10 @@ How documents are fed to parliament (it lints one document at a time):
   implicit resource explicit (the role's ARN) on statements that have neither,
   so parliament runs its real checks (principal shapes, condition keys and
   operators for ``sts:AssumeRole*``/``sts:TagSession``, action/resource match).
+* other resource policies whose statements leave Resource out (an EFS
+  file-system policy applies to the file system it is attached to; the program
+  writes it that way because the file system's ID is unknown at a first
+  preview) get the same treatment: the attached resource's ARN is filled in.
 
 parliament runs with its community auditors (privilege escalation, credentials
 exposure, permissions management, NotPrincipal/NotResource with Allow, ...) in
@@ -43,6 +47,12 @@ DRIVER = Path(__file__).resolve().parent / "_parliament_driver.py"
 SEVERITIES = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 GATE = "MEDIUM"
 _ARN_ACCOUNT = re.compile(r"arn:(aws[a-z-]*):[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+_ARN_REGION = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d+):\d{12}:")
+#: Resource policies attached to one resource, and the ARN of that resource (partition, account, region, inputs).
+_ATTACHED_TO = {
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": lambda p, a, r, i:
+        f"arn:{p}:elasticfilesystem:{r}:{a}:file-system/{i.get('fileSystemId') or '*'}",
+}
 
 
 class ParliamentError(Exception):
@@ -120,14 +130,25 @@ def _partition_account(plan_text: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m else ("aws", "123456789012")
 
 
-def prepare(doc: Document, partition: str, account: str) -> str:
-    """The text parliament sees: trust policies get their implicit Resource (the role) made explicit."""
-    if doc.kind != "trust":
+def _region(plan_text: str) -> str:
+    m = _ARN_REGION.search(plan_text)
+    return m.group(1) if m else "*"
+
+
+def prepare(doc: Document, partition: str, account: str, region: str = "*") -> str:
+    """The text parliament sees: trust policies (and resource policies that leave Resource to the resource they
+    are attached to) get that implicit Resource made explicit."""
+    inputs = doc.resource.get("inputs") or {}
+    attached = _ATTACHED_TO.get(str(doc.resource.get("type")))
+    if doc.kind == "trust":
+        role = inputs.get("name") or doc.resource.get("name")
+        path = inputs.get("path") or "/"
+        arn = f"arn:{partition}:iam::{account}:role{path}{role}"
+    elif doc.kind == "resource" and attached is not None:
+        arn = attached(partition, account, region, inputs)
+    else:
         return doc.text
     policy = json.loads(doc.text)
-    role = (doc.resource.get("inputs") or {}).get("name") or doc.resource.get("name")
-    path = (doc.resource.get("inputs") or {}).get("path") or "/"
-    arn = f"arn:{partition}:iam::{account}:role{path}{role}"
     stmts = _statements(policy)
     for s in stmts:
         if isinstance(s, dict) and "Resource" not in s and "NotResource" not in s:
@@ -265,8 +286,10 @@ def check(plan: dict, config: Optional[Config] = None, python: Optional[Path] = 
     try:
         config = load_config() if config is None else config
         docs = extract(plan)
-        partition, account = _partition_account(json.dumps(plan.get("resources") or []))
-        results = run_parliament({d.id: prepare(d, partition, account) for d in docs}, python) if docs else {}
+        plan_text = json.dumps(plan.get("resources") or [])
+        partition, account = _partition_account(plan_text)
+        region = _region(plan_text)
+        results = run_parliament({d.id: prepare(d, partition, account, region) for d in docs}, python) if docs else {}
     except (ParliamentError, envs.EnvError, subprocess.TimeoutExpired, OSError, json.JSONDecodeError) as exc:
         section.error = str(exc)
         return section

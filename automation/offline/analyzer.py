@@ -28,6 +28,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from automation.offline.mocks import UNKNOWN
 from automation.offline.monitor import Registration, flatten_refs
 
 LEVELS = {
@@ -56,6 +57,11 @@ class Diagnostic:
     message: str  # the violation text (the description line is in ``description``)
     description: str
     pack: str
+    #: Blind rules only (a first preview, ``plan --fresh``): the unknown value the rule read (``.assumeRolePolicy``),
+    #: the resources that value is computed from, and why it is unknown / when the rule runs.
+    path: str = ""
+    depends_on: tuple[str, ...] = ()
+    reason: str = ""
 
     def as_json(self) -> dict:
         return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message,
@@ -233,12 +239,9 @@ class PolicyPackClient:
     def analyze_stack(self, regs: Iterable[Registration], providers: Mapping[str, Registration] = {}) -> list[Diagnostic]:
         req = analyzer_pb2.AnalyzeStackRequest()
         for reg in regs:
-            outputs = flatten_refs(reg.wire_outputs)
-            if reg.id:
-                outputs = {**outputs, "id": reg.id}
             res = analyzer_pb2.AnalyzerResource(
                 type=reg.type,
-                properties=_struct(outputs),
+                properties=_struct(stack_properties(reg)),
                 urn=reg.urn,
                 name=reg.name,
                 options=_options(reg),
@@ -273,6 +276,20 @@ class PolicyPackClient:
     @property
     def stderr(self) -> list[str]:
         return list(self._stderr)
+
+
+def stack_properties(reg: Registration) -> dict:
+    """What ``AnalyzeStack`` gets for one resource: its outputs, references flattened, and its ID.
+
+    A resource a preview is about to create has an unknown ID: providers previewing a create report it
+    unknown, and the engine sends the unknown sentinel in its place.
+    """
+    outputs = flatten_refs(reg.wire_outputs)
+    if reg.id:
+        return {**outputs, "id": reg.id}
+    if reg.pending and reg.custom:
+        return {**outputs, "id": UNKNOWN}
+    return outputs
 
 
 def _options(reg: Registration) -> analyzer_pb2.AnalyzerResourceOptions:

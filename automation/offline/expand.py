@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 import yaml
 
 from automation.offline.mocks import fake_id
-from automation.offline.monitor import Registration
+from automation.offline.monitor import Registration, holds_unknown
 
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"
@@ -124,6 +124,11 @@ def kustomize_objects(directory: Path, namespace: Optional[str] = None, _depth: 
 def expand(reg: Registration, cwd: Path) -> list[Registration]:
     """Children the provider would register for ``reg`` (raises NotExpandable when it cannot be reproduced)."""
     inputs = reg.inputs
+    if reg.type in (CONFIG_GROUP, KUSTOMIZE):
+        unknown = sorted(k for k, v in inputs.items() if holds_unknown(v))
+        if unknown:
+            # The provider cannot expand what it cannot read either: in a preview it registers nothing for it.
+            raise NotExpandable(f"{', '.join(unknown)} is unknown until the resources it depends on exist")
     if reg.type == CONFIG_GROUP:
         objs = config_group_objects(inputs, cwd)
         prefix = inputs.get("resourcePrefix")
@@ -148,8 +153,9 @@ def expand(reg: Registration, cwd: Path) -> list[Registration]:
         urn = "::".join(reg.urn.split("::")[:2] + [f"{parent_type}${type_}", name])
         children.append(Registration(
             urn=urn, type=type_, name=name, parent=reg.urn, custom=True, remote=False, provider=reg.provider,
-            dependencies=[], property_dependencies={}, wire_inputs=obj, id=fake_id(type_, name, obj),
-            wire_outputs=obj, options={}, origin="expanded",
+            dependencies=[], property_dependencies={}, wire_inputs=obj,
+            id="" if reg.pending else fake_id(type_, name, obj),
+            wire_outputs=obj, options={}, origin="expanded", pending=reg.pending,
         ))
     return children
 

@@ -2,7 +2,11 @@
 
 Every resource gets a deterministic, AWS-shaped ID and its inputs echoed back,
 plus the computed outputs a real provider would add, from the per-type-token
-table :data:`COMPUTED`. Invokes are answered from :data:`INVOKES`; an invoke
+table :data:`COMPUTED`. That table is also the one statement of which outputs
+are *computed*: in a first preview (``fresh``) every key it adds that the
+program did not set as an input is unknown, and the ID is unknown, exactly as
+the engine reports a resource it has yet to create (see :func:`fresh_state`).
+Invokes are answered from :data:`INVOKES`; an invoke
 with no faithful answer fails loudly instead of returning ``{}``, because a
 policy that reads an empty answer passes vacuously.
 
@@ -25,11 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
+from pulumi.runtime import rpc
 
 # Signatures of the Pulumi wire format (sdk/go/common/resource/sig).
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+#: The engine's unknown value on the wire (plugin.UnknownStringValue): what the SDK sends for an unknown
+#: input during a preview, what a provider returns for an output it will only know after create, and what
+#: analyzers receive in its place (the engine marshals every unknown with KeepUnknowns as this sentinel).
+UNKNOWN = rpc.UNKNOWN
 
 DEFAULT_REGION = "us-west-2"
 DEFAULT_ACCOUNT = "123456789012"
@@ -508,6 +517,27 @@ def computed_outputs(ctx: Ctx) -> dict:
     return {}
 
 
+def fresh_state(inputs: Mapping[str, Any], computed: Mapping[str, Any]) -> dict:
+    """The outputs of a resource a preview is about to create: inputs known, computed outputs unknown.
+
+    A provider previewing a create returns the inputs it was given and marks every
+    output it computes itself as unknown. Here "computed" is what :data:`COMPUTED`
+    adds: a key the program set keeps the program's value (objects merge key by
+    key, e.g. a Kubernetes object's ``metadata`` keeps its name and labels and
+    loses ``uid``), every other key is :data:`UNKNOWN`.
+    """
+    out = dict(inputs)
+    for key, value in computed.items():
+        if key == "id":
+            continue  # the ID travels separately (and is unknown too)
+        given = inputs.get(key)
+        if key not in inputs or given is None:
+            out[key] = UNKNOWN
+        elif isinstance(value, Mapping) and isinstance(given, Mapping):
+            out[key] = fresh_state(given, value)
+    return out
+
+
 # --------------------------------------------------------------------------- invokes
 
 
@@ -616,6 +646,15 @@ INVOKES: Mapping[str, Callable[[Mapping[str, Any], "PlatformMocks"], dict]] = {
 }
 
 
+def _sentinels(v: Any) -> Any:
+    """The SDK's deserialized unknowns (``Unknown`` objects in a dry run) as the wire sentinel."""
+    if isinstance(v, Mapping):
+        return {k: _sentinels(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_sentinels(x) for x in v]
+    return UNKNOWN if rpc.contains_unknowns(v) else v
+
+
 class OfflineInvokeError(RuntimeError):
     """The program made an invoke the offline plan cannot answer faithfully."""
 
@@ -629,6 +668,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
+    #: Model a first preview: resources do not exist yet, so their computed outputs and IDs are unknown.
+    fresh: bool = False
     #: Set by the recording monitor so pulumi-eks outputs can reference synthetic children.
     synthesize: Optional[Callable[[str, str, str, dict], dict]] = field(default=None, repr=False)
 
@@ -655,6 +696,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
         ctx = Ctx(args.typ, args.name, inputs, rid, self.region, self.account, urn, synth)
         computed = computed_outputs(ctx)
+        if self.fresh and not args.resource_id:
+            # Not created yet. Providers get the engine's unknown ID; other resources an empty one, which is
+            # how providers previewing a create answer (the SDK reads "" as unknown).
+            rid = UNKNOWN if args.typ.startswith("pulumi:providers:") else ""
+            return rid, fresh_state(inputs, computed)
         # Some providers use the physical name (or ARN, or URL) as the ID; their table entry says so.
         rid = computed.pop("id", rid) if rid else rid
         state = {**inputs, **computed}
@@ -666,4 +712,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             raise OfflineInvokeError(
                 f"the offline plan has no faithful answer for invoke {args.token}; add one to automation/offline/mocks.py"
             )
+        if rpc.contains_unknowns(args.args or {}):
+            # A preview cannot answer an invoke over an unknown argument: the result is unknown as a whole.
+            # (The recording monitor answers these itself; this covers the stock MockMonitor.) The answer keeps
+            # its shape, every value unknown, so the SDK's typed result is unknown rather than empty.
+            shape = handler(_sentinels(args.args), self)
+            return {k: UNKNOWN for k in shape}
         return handler(args.args or {}, self)

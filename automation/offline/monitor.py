@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
-from automation.offline.mocks import RESOURCE_SIG, SECRET_SIG, SIG_KEY, PlatformMocks, fake_id
+from automation.offline.mocks import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, PlatformMocks, fake_id
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Registration:
     wire_outputs: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     origin: str = "program"  # "program", or "expanded" for objects the harness expanded offline
+    #: Not created yet (a first preview): the ID and every computed output are unknown.
+    pending: bool = False
 
     @property
     def inputs(self) -> dict:
@@ -118,6 +120,15 @@ def secret_paths(v: Any, prefix: str = "") -> list[str]:
         for i, x in enumerate(v):
             out += secret_paths(x, f"{prefix}[{i}]")
     return out
+
+
+def holds_unknown(v: Any) -> bool:
+    """Does ``v`` (wire form) hold the engine's unknown value anywhere?"""
+    if isinstance(v, dict):
+        return any(holds_unknown(x) for x in v.values())
+    if isinstance(v, list):
+        return any(holds_unknown(x) for x in v)
+    return v == UNKNOWN
 
 
 def _provider_urn(ref: str) -> str:
@@ -210,6 +221,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             wire_inputs=wire,
             id=rid,
             wire_outputs=echo,
+            pending=self.mocks.fresh,
             options={
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
@@ -232,6 +244,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.records[urn] = reg
             self.order.append(urn)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid, object=obj_proto)
+
+    def Invoke(self, request):  # noqa: N802
+        # In a preview, an invoke over an unknown argument cannot be answered: its result is unknown as a
+        # whole (an unknown ARN makes the whole getPolicyDocument unknown). The SDK short-circuits most such
+        # invokes itself but not an unknown inside a list of strings (rpc.struct_contains_unknowns), e.g. a
+        # principal's identifiers; those reach the monitor and are answered unknown here.
+        if self.mocks.fresh and holds_unknown(json_format.MessageToDict(request.args)):
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
+        return super().Invoke(request)
 
     def ReadResource(self, request):  # noqa: N802
         # Reads (Resource.get) carry only an ID; answer like a create without recording a registration.

@@ -1,17 +1,31 @@
 """The offline plan: run a stack under mocks and check it with the real policy pack, no cloud needed.
 
-    python -m automation plan --stack NAME [--program FILE] [--json FILE]
+    python -m automation plan --stack NAME [--fresh] [--program FILE] [--json FILE]
                               [--manifests DIR] [--policy-config FILE] [--debug]
+
+Two modes (the text and the JSON say which ran):
+
+* ``existing`` (default): every resource already exists and its outputs are
+  known, as in a ``pulumi preview`` of a deployed stack that the change leaves alone.
+* ``fresh`` (``--fresh``): the first preview of a new stack. The program runs as
+  a dry run and every resource is about to be created, so IDs and computed
+  outputs are unknown (config, invoke results and the program's own inputs stay
+  known), and unknowns reach the pack as the engine sends them. A rule that
+  reads an unknown value cannot run; pulumi-policy reports that as an advisory
+  "can't run policy ... during preview", which the plan lists separately as
+  **blind**, with what the unknown depends on.
 
 Exit codes (a contract CI relies on): 0 no mandatory violation, 1 at least one
 mandatory violation, 2 the program, its config or the pack failed (one line on
-stderr naming the key or resource; a traceback only with ``--debug``).
+stderr naming the key or resource; a traceback only with ``--debug``). Blind
+rules do not change the exit code: they are not verdicts.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import re
 import sys
@@ -38,6 +52,11 @@ class PlanError(Exception):
     """A failure the plan reports as one line and exit code 2."""
 
 
+#: pulumi-policy's text for a rule that read an unknown value (pulumi_policy/policy.py, Analyze and AnalyzeStack).
+_BLIND = re.compile(r"^can't run policy '(?P<policy>[^']+)' from policy pack '[^']*' during preview: "
+                    r"(?P<what>.*) value at (?P<path>\S*) can't be known during preview")
+
+
 @dataclass
 class PlanResult:
     """Everything one offline plan produced."""
@@ -49,6 +68,16 @@ class PlanResult:
     diagnostics: list[Diagnostic]
     pack: dict
     timings: dict = field(default_factory=dict)
+    #: Rules that could not run because they read a value unknown at preview (only a fresh plan has any),
+    #: each with ``path``, ``depends_on`` and ``reason`` filled in. Not verdicts: they are advisory in
+    #: pulumi-policy, listed apart from :attr:`diagnostics`, and never change the exit code.
+    blind: list[Diagnostic] = field(default_factory=list)
+    #: The first preview of a new stack was modelled (``--fresh``).
+    fresh: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "fresh" if self.fresh else "existing"
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -65,21 +94,29 @@ class PlanResult:
     def counts_by_type(self) -> dict[str, int]:
         return dict(sorted(collections.Counter(r.type for r in self.run.registrations).items()))
 
+    @staticmethod
+    def blind_json(d: Diagnostic) -> dict:
+        return {"policy": d.policy, "urn": d.urn, "message": d.message, "path": d.path,
+                "dependsOn": list(d.depends_on), "reason": d.reason}
+
     def as_json(self) -> dict:
         return {
             "schemaVersion": SCHEMA_VERSION,
+            "mode": self.mode,
             "stack": self.stack,
             "project": self.project,
             "program": self.program,
             "policyPack": self.pack,
             "resources": [resource_json(r) for r in self.run.registrations],
             "diagnostics": [d.as_json() for d in self.diagnostics],
+            "blind": [self.blind_json(d) for d in self.blind],
             "notExpanded": [{"urn": u, "reason": why} for u, why in self.run.not_expanded],
             "summary": {
                 "resources": len(self.run.registrations),
                 "byType": self.counts_by_type(),
                 "mandatory": len(self.mandatory),
                 "advisory": len(self.advisory),
+                "blind": len(self.blind),
             },
             "outputs": mask_secrets(self.run.stack_outputs),
             "timings": self.timings,
@@ -162,29 +199,83 @@ def plan(
     project_dir: Path = PROJECT_DIR,
     pack_dir: Optional[Path] = None,
     policy_config: Optional[Path] = None,
+    fresh: bool = False,
 ) -> PlanResult:
-    """Run and check ``stack``. Raises ConfigError/ProgramConfigError/PlanError/PolicyPackError on failure."""
+    """Run and check ``stack`` (``fresh``: as the first preview of a new stack).
+
+    Raises ConfigError/ProgramConfigError/PlanError/PolicyPackError on failure.
+    """
     pack_dir = pack_dir or project_dir / "policies"
     cfg_path = policy_config if policy_config is not None else default_policy_config(stack, pack_dir)
     user_cfg = load_policy_config(cfg_path)
     t0 = time.perf_counter()
-    run = run_program(stack, program=program, project_dir=project_dir)
+    run = run_program(stack, program=program, project_dir=project_dir, fresh=fresh)
     t1 = time.perf_counter()
     diagnostics, pack = check_policies(run, pack_dir, user_cfg)
     t2 = time.perf_counter()
     pack["config"] = str(cfg_path.relative_to(project_dir)) if cfg_path and cfg_path.is_relative_to(project_dir) \
         else (str(cfg_path) if cfg_path else None)
-    diagnostics.sort(key=lambda d: (d.level != "mandatory", d.policy, d.urn))
+    order = lambda d: (d.level != "mandatory", d.policy, d.urn)  # noqa: E731
+    verdicts = sorted((d for d in diagnostics if not blind_match(d)), key=order)
+    blind = sorted((explain_blind(d, run) for d in diagnostics if blind_match(d)), key=order)
     return PlanResult(
         stack=stack,
         project=run.project,
         program=str(program or "__main__.py"),
         run=run,
-        diagnostics=diagnostics,
+        diagnostics=verdicts,
         pack=pack,
         timings={"programSeconds": round(t1 - t0, 3), "policySeconds": round(t2 - t1, 3),
                  "analyzedResources": len(run.registrations) + 1},
+        blind=blind,
+        fresh=fresh,
     )
+
+
+def blind_match(d: Diagnostic) -> Optional[re.Match]:
+    """The parts of pulumi-policy's "can't run policy ... during preview" advisory, or None for a verdict."""
+    return _BLIND.match(d.message) if d.level == "advisory" else None
+
+
+#: Resource types whose outputs in a trust policy mean "the cluster's OIDC issuer" (IRSA).
+_OIDC_SOURCES = ("eks:index:Cluster", "aws:eks/cluster:Cluster", "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+#: Components that register the intent of the role they create as inputs (judged at preview by a component rule).
+_INTENT_COMPONENTS = ("mlplatform:identity:WorkloadIdentity",)
+
+
+def explain_blind(d: Diagnostic, run: ProgramRun) -> Diagnostic:
+    """``d`` with where the unknown value the blind rule read comes from: the property's dependencies, named.
+
+    An invoke that cannot run at preview (``getPolicyDocument`` over an unknown ARN) hands back an unknown
+    with no dependencies, so for trust policies the role's parent is consulted too: an identity component
+    that registered an IRSA intent means the document names the cluster's OIDC issuer.
+    """
+    m = blind_match(d)
+    path = m.group("path") if m else ""
+    by_urn = {r.urn: r for r in run.registrations}
+    reg = by_urn.get(d.urn)
+    if reg is None:
+        why = f"{path or 'a value'} is unknown until the resources it is computed from exist; {d.policy} runs at `up`"
+        return dataclasses.replace(d, path=path, reason=why)
+    top = path.lstrip(".").split(".", 1)[0]
+    deps = tuple(reg.property_dependencies.get(top) or ())
+    named = [by_urn[u] for u in deps if u in by_urn]
+    parent = by_urn.get(reg.parent)
+    intent = parent.inputs if parent is not None and parent.type in _INTENT_COMPONENTS else {}
+    if top == "assumeRolePolicy" and (intent.get("identityMode") == "irsa"
+                                      or any(r.type in _OIDC_SOURCES for r in named)):
+        cluster = next((r.name for r in named if r.type in _OIDC_SOURCES), "the cluster")
+        judged = (f"; its intent (namespace {intent.get('namespace')}, service account "
+                  f"{intent.get('serviceAccount')}, audience {intent.get('audience')}) is judged at preview by "
+                  f"workload-identity-intent on {parent.name}" if intent else "")
+        why = (f"the IRSA trust policy names the OIDC issuer EKS assigns to {cluster} when it creates it{judged}; "
+               f"{d.policy} checks the document at `up`")
+    elif named:
+        names = ", ".join(f"{r.name} ({r.type})" for r in named)
+        why = f"{path} is computed from outputs of {names}, created in this deploy; {d.policy} runs at `up`"
+    else:
+        why = f"{path} is computed from values only known once resources are created; {d.policy} runs at `up`"
+    return dataclasses.replace(d, path=path, depends_on=deps, reason=why)
 
 
 # --------------------------------------------------------------------------- manifests
@@ -236,6 +327,10 @@ def write_manifests(run: ProgramRun, directory: Path) -> list[Path]:
 def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
     w = out.write
     w(f"Offline plan: stack {result.stack} (project {result.project}), program {result.program}\n")
+    if result.fresh:
+        w("Mode: fresh (first preview of a new stack: IDs and computed outputs unknown)\n")
+    else:
+        w("Mode: existing (every resource exists; outputs known). --fresh models a first preview\n")
     w(f"Resources: {len(result.run.registrations)}\n")
     for t, n in result.counts_by_type().items():
         w(f"  {n:4d}  {t}\n")
@@ -251,12 +346,21 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
             w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
             for line in d.message.splitlines():
                 w(f"      {line}\n")
+    if result.blind:
+        w(f"Blind at first preview ({len(result.blind)}): rules that read a value unknown until deploy\n")
+        for d in result.blind:
+            w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
+            w(f"      {d.path} unknown: {d.reason or d.message}\n")
+    blind = f", {len(result.blind)} blind" if result.fresh else ""
     w(f"Result: {len(result.run.registrations)} resources, {len(result.mandatory)} mandatory, "
-      f"{len(result.advisory)} advisory violations\n")
+      f"{len(result.advisory)} advisory violations{blind}\n")
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml")
+    ap.add_argument("--fresh", action="store_true",
+                    help="model the first preview of a new stack: IDs and computed outputs unknown; "
+                         "rules that cannot run are listed as blind")
     ap.add_argument("--program", type=Path, help="run this program file instead of __main__.py")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
     ap.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML")
@@ -267,7 +371,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 def run_cli(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
-        result = plan(args.stack, program=args.program, policy_config=args.policy_config)
+        result = plan(args.stack, program=args.program, policy_config=args.policy_config,
+                      fresh=bool(getattr(args, "fresh", False)))
         if args.manifests:
             write_manifests(result.run, args.manifests)
         if args.json:

@@ -163,6 +163,8 @@ class ProgramRun:
     monitor: Optional[RecordingMonitor] = None
     #: Provider-side components whose contents could not be reproduced offline: (URN, why).
     not_expanded: list[tuple[str, str]] = field(default_factory=list)
+    #: Run as the first preview of a new stack (computed outputs unknown).
+    fresh: bool = False
 
     @property
     def outputs(self) -> dict:
@@ -230,10 +232,17 @@ def run_under_mocks(
     secret_keys: tuple[str, ...] = (),
     region: Optional[str] = None,
     project_dir: Path = PROJECT_DIR,
+    fresh: bool = False,
 ) -> ProgramRun:
-    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor."""
+    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor.
+
+    ``fresh`` runs it as the first preview of a new stack: a dry run (``pulumi preview``), in which
+    every resource is about to be created, so the monitor answers with unknown IDs and computed
+    outputs (:func:`automation.offline.mocks.fresh_state`) and the SDK treats them as it does under
+    the engine: applies do not run on them, and whatever is derived from them is unknown.
+    """
     region = region or config.get("aws:region", DEFAULT_REGION)
-    mocks = PlatformMocks(region=region)
+    mocks = PlatformMocks(region=region, fresh=fresh)
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
     logger = logging.getLogger(f"mlplatform.offline.{id(monitor)}")
@@ -248,7 +257,7 @@ def run_under_mocks(
         engine=pulumi_mocks.MockEngine(logger),
         project=project,
         stack=stack,
-        dry_run=False,
+        dry_run=fresh,
         organization="organization",
         callbacks=None,
         root_directory=str(project_dir),
@@ -279,6 +288,7 @@ def run_under_mocks(
         logs=handler.records,
         monitor=monitor,
         not_expanded=skipped,
+        fresh=fresh,
     )
 
 
@@ -288,8 +298,9 @@ def run_program(
     program: Optional[Path] = None,
     project_dir: Path = PROJECT_DIR,
     overrides: Optional[Mapping[str, Any]] = None,
+    fresh: bool = False,
 ) -> ProgramRun:
-    """Run the project's program (or ``program``) for ``stack`` under mocks."""
+    """Run the project's program (or ``program``) for ``stack`` under mocks (``fresh``: as a first preview)."""
     files = read_stack_files(project_dir, stack, overrides)
     path = Path(program) if program else project_dir / "__main__.py"
     if not path.exists():
@@ -302,4 +313,5 @@ def run_program(
         secret_keys=files.secret_keys,
         region=files.region,
         project_dir=project_dir,
+        fresh=fresh,
     )

@@ -32,12 +32,7 @@ from components.addons.storage import (
 from components.contracts import PlatformAddons, PlatformContext
 from components.conventions import child
 
-__all__ = ["Addons", "AddonsArgs", "build_addons", "data_bucket_prefix"]
-
-
-def data_bucket_prefix(cluster_name: str) -> str:
-    """S3 allows 37 characters of prefix (Pulumi adds 26) and lower case only."""
-    return f"{cluster_name.lower()[:30].rstrip('-')}-data-"
+__all__ = ["Addons", "AddonsArgs", "build_addons"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,8 @@ class Addons(pulumi.ComponentResource):
         opts_ = child(self)
 
         self.data_bucket = DataBucket(f"{name}-data", DataBucketArgs(
-            bucket_prefix=data_bucket_prefix(cfg.cluster_name), protect=cfg.protectData, tags=tags), opts=opts_)
+            bucket_name=cfg.dataBucketName or ctx.env.bucket_name(cfg.cluster_name, "data"), protect=cfg.protectData,
+            env=ctx.env, tags=tags), opts=opts_)
         self.ebs = EbsStorage(f"{name}-ebs", EbsStorageArgs(target=target, tags=tags), opts=opts_) \
             if cfg.ebsCsi else None
         self.efs = EfsStorage(f"{name}-efs", EfsStorageArgs(

@@ -38,7 +38,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:ClusterAutoscaler", name, None, opts)
         t = args.target
-        scope = scope_output(t.env, t.cluster.cluster_name)
+        scope = scope_output(t.env, t.cluster.configured_name)
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.AUTOSCALER_SERVICE_ACCOUNT,
                                   policy=policy_json(scope.apply(iam.cluster_autoscaler_policy)))

@@ -34,7 +34,12 @@ class AddonTarget:
 
 
 def scope_output(env: AwsEnv, cluster_name: pulumi.Input[str]) -> pulumi.Output[Scope]:
-    """The :class:`Scope` pure policy functions take, resolved from the stack's Outputs."""
+    """The :class:`Scope` pure policy functions take, resolved from the stack's Outputs.
+
+    Pass the *configured* cluster name (``Cluster.configured_name``), not the cluster's output: with
+    partition, region and account from invokes the scope is then known at the first preview, and so is
+    every document built from it.
+    """
     return pulumi.Output.all(env.partition, env.region, env.account_id, cluster_name).apply(
         lambda a: Scope(partition=a[0], region=a[1], account=a[2], cluster_name=a[3]))
 

@@ -73,11 +73,13 @@ class Scope:
 
 def statement(sid: str, actions: Sequence[str], resources: Any, condition: dict | None = None,
               *, effect: str = "Allow", principal: Any = None) -> dict:
+    """One statement; ``resources=None`` leaves Resource out (a resource policy's own resource)."""
     st: dict[str, Any] = {"Sid": sid, "Effect": effect}
     if principal is not None:
         st["Principal"] = principal
     st["Action"] = list(actions) if len(actions) != 1 else actions[0]
-    st["Resource"] = resources
+    if resources is not None:
+        st["Resource"] = resources
     if condition:
         st["Condition"] = condition
     return st
@@ -395,8 +397,13 @@ def deny_insecure_transport(bucket_arn: str) -> dict:
                               {"Bool": {"aws:SecureTransport": "false"}}, effect="Deny", principal="*"))
 
 
-def efs_file_system_policy(file_system_arn: str) -> dict:
-    """Mounts only through a mount target, and only over TLS (the CSI driver mounts with ``tls``)."""
+def efs_file_system_policy(file_system_arn: str | None = None) -> dict:
+    """Mounts only through a mount target, and only over TLS (the CSI driver mounts with ``tls``).
+
+    Without ``file_system_arn`` the statements carry no Resource: a file-system policy applies to the file
+    system it is attached to, and the EFS console writes its policies that way. The program uses that form,
+    because the file system's ID (and so its ARN) is assigned by AWS and unknown at the first preview.
+    """
     return document(
         statement("MountThroughMountTargets", [
             "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess",

@@ -41,6 +41,7 @@ from components.addons.common import (
     AddonTarget, addon_identity, helm_release, policy_json, scope_output, split_policy_json)
 from components.kube import custom_resource
 from components.conventions import PLATFORM_NAMESPACE, child
+from components.naming import SQS_QUEUE_MAX, bounded
 from components.nodegroups import NODE_MANAGED_POLICIES
 
 
@@ -90,8 +91,11 @@ class Karpenter(pulumi.ComponentResource):
             actions=["sts:AssumeRole"],
             principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=["ec2.amazonaws.com"])],
         )])
+        # Named, so the controller policy's iam:PassRole names it at the first preview (README, "What a first
+        # preview can see"); the name changes only with what replaces the role anyway (components/naming.py).
+        node_role_name = env.iam_name(cluster_name, "karpenter-node")
         self.node_role = aws.iam.Role(
-            f"{name}-node-role", assume_role_policy=trust.json,
+            f"{name}-node-role", name=node_role_name, assume_role_policy=trust.json,
             description=f"Nodes launched by Karpenter in {cluster_name}", tags=tags, opts=child(self))
         attachments = [
             aws.iam.RolePolicyAttachment(f"{name}-node-{p}", role=self.node_role.name,
@@ -103,12 +107,16 @@ class Karpenter(pulumi.ComponentResource):
             type="EC2_LINUX", tags=tags, opts=child(self))
 
         # -- interruption handling
+        queue_name = bounded(f"karpenter-{cluster_name}", SQS_QUEUE_MAX)
+        queue_arn = env.queue_arn(queue_name)  # from parts: known at the first preview
         self.queue = aws.sqs.Queue(
-            f"{name}-interruptions", name=f"karpenter-{cluster_name}", message_retention_seconds=300,
-            sqs_managed_sse_enabled=True, tags=tags, opts=child(self))
+            f"{name}-interruptions", name=queue_name, message_retention_seconds=300,
+            sqs_managed_sse_enabled=True, tags=tags,
+            # A fixed name: a replacement (e.g. a FIFO change) must delete the old queue first.
+            opts=child(self, delete_before_replace=True))
         aws.sqs.QueuePolicy(
             f"{name}-interruptions-policy", queue_url=self.queue.id,
-            policy=policy_json(self.queue.arn.apply(iam.interruption_queue_policy)), opts=child(self))
+            policy=policy_json(queue_arn.apply(iam.interruption_queue_policy)), opts=child(self))
         for key, pattern in iam.INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{key}", description=f"Karpenter interruption handling: {pattern['detail-type'][0]}",
@@ -118,8 +126,8 @@ class Karpenter(pulumi.ComponentResource):
                 target_id="KarpenterInterruptionQueueTarget", opts=child(self))
 
         # -- controller
-        scope = scope_output(env, t.cluster.cluster_name)
-        parts = pulumi.Output.all(scope, self.node_role.arn, self.queue.arn).apply(
+        scope = scope_output(env, t.cluster.configured_name)
+        parts = pulumi.Output.all(scope, env.role_arn(node_role_name), queue_arn).apply(
             lambda a: iam.karpenter_controller_policies(
                 a[0], node_role_arn=a[1], queue_arn=a[2],
                 create_spot_service_linked_role=args.create_spot_service_linked_role))

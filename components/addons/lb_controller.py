@@ -45,7 +45,7 @@ class LoadBalancerController(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:LoadBalancerController", name, None, opts)
         t = args.target
-        scope = scope_output(t.env, t.cluster.cluster_name)
+        scope = scope_output(t.env, t.cluster.configured_name)
         # Two documents: as one it nears AWS's 6,144-character limit for a managed policy.
         policy, extra = split_policy_json(scope.apply(iam.lb_controller_policies), list(iam.LB_CONTROLLER_POLICY_GROUPS))
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,

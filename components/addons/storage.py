@@ -61,12 +61,12 @@ def _data_opts(parent: pulumi.Resource, protect: bool, **kwargs) -> pulumi.Resou
 
 
 def _key(parent: pulumi.Resource, name: str, description: str, policy: pulumi.Input[str], tags: dict,
-         protect: bool = False) -> aws.kms.Key:
+         protect: bool = False, depends_on: Sequence[pulumi.Resource] = ()) -> aws.kms.Key:
     return aws.kms.Key(
         f"{name}-key", description=description, enable_key_rotation=True, deletion_window_in_days=30,
         policy=policy, tags=tags,
         # A retained file system is unreadable without its key: keep the key as long as the data.
-        opts=_data_opts(parent, protect))
+        opts=_data_opts(parent, protect, depends_on=list(depends_on)))
 
 
 # --------------------------------------------------------------------------- S3 data bucket
@@ -76,10 +76,13 @@ def _key(parent: pulumi.Resource, name: str, description: str, policy: pulumi.In
 class DataBucketArgs:
     """Arguments for :class:`DataBucket`."""
 
-    #: Bucket name prefix (Pulumi appends a random suffix; S3 names are global).
-    bucket_prefix: str
+    #: The bucket's S3 name: deterministic (``AwsEnv.bucket_name``) or configured (``dataBucketName``), so its
+    #: ARN, and every document naming it, is known at the first preview. S3 names are global.
+    bucket_name: pulumi.Input[str]
     #: Protect and retain the bucket on destroy; when False, destroy also empties it.
     protect: bool
+    #: Partition for the bucket's ARN.
+    env: AwsEnv
     #: Days a replaced or deleted object version is kept (recovery window for overwritten checkpoints).
     noncurrent_version_days: int = 30
     #: Tags for the bucket.
@@ -97,9 +100,12 @@ class DataBucket(pulumi.ComponentResource):
         super().__init__("mlplatform:addons:DataBucket", name, None, opts)
         tags = dict(args.tags)
         self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", bucket_prefix=args.bucket_prefix, force_destroy=not args.protect, tags=tags,
-            opts=_data_opts(self, args.protect))
+            f"{name}-bucket", bucket=args.bucket_name, force_destroy=not args.protect, tags=tags,
+            # A fixed name cannot be created while the old bucket exists: a replacement deletes first. In prod
+            # (protectData) the bucket is protected, so Pulumi refuses the replacement instead of emptying it.
+            opts=_data_opts(self, args.protect, delete_before_replace=True))
         bucket = self.bucket.id
+        bucket_arn = args.env.bucket_arn(args.bucket_name)  # from parts: known at the first preview
         # The configuration is kept with a retained bucket (deleting it would e.g. suspend versioning).
         keep = lambda **kw: _data_opts(self, args.protect, **kw)  # noqa: E731
         aws.s3.BucketOwnershipControls(
@@ -129,11 +135,12 @@ class DataBucket(pulumi.ComponentResource):
             )], opts=keep())
         aws.s3.BucketPolicy(
             f"{name}-tls-only", bucket=bucket,
-            policy=policy_json(self.bucket.arn.apply(iam.deny_insecure_transport)),
+            policy=policy_json(bucket_arn.apply(iam.deny_insecure_transport)),
             # S3 rejects policy writes racing the public access block on a new bucket.
             opts=keep(depends_on=[public_block]))
         self.bucket_name = self.bucket.bucket
-        self.bucket_arn = self.bucket.arn
+        #: Built from parts, for documents (workload roles); depend on :attr:`bucket` for ordering.
+        self.bucket_arn = bucket_arn
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn})
 
 
@@ -165,11 +172,13 @@ class EbsStorage(pulumi.ComponentResource):
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.EBS_CSI_SERVICE_ACCOUNT,
                                   managed_policies=("AmazonEBSCSIDriverPolicy",))
-        scope = scope_output(t.env, t.cluster.cluster_name)
-        key_policy = pulumi.Output.all(scope, identity.role_arn).apply(
+        scope = scope_output(t.env, t.cluster.configured_name)
+        # The role's ARN from parts keeps the key policy known at the first preview. KMS refuses a policy whose
+        # principal does not exist yet, so the key waits for the identity explicitly.
+        key_policy = pulumi.Output.all(scope, identity.static_role_arn).apply(
             lambda a: iam.storage_key_policy(a[0], [a[1]], via_service="ec2"))
         self.key = _key(self, name, f"EBS volumes of {t.cluster.configured_name} (gp3 class)",
-                        policy_json(key_policy), tags)
+                        policy_json(key_policy), tags, depends_on=[identity])
         self.addon = managed_addon(self, name, "aws-ebs-csi-driver", t, identity=identity,
                                    configuration=values.csi_addon_configuration())
         sc = manifests.gp3_storage_class(self.key.arn)
@@ -214,7 +223,7 @@ class EfsStorage(pulumi.ComponentResource):
         super().__init__("mlplatform:addons:EfsStorage", name, None, opts)
         t = args.target
         tags = dict(args.tags)
-        scope = scope_output(t.env, t.cluster.cluster_name)
+        scope = scope_output(t.env, t.cluster.configured_name)
         key = _key(self, name, f"EFS file system of {t.cluster.configured_name}",
                    policy_json(scope.apply(iam.storage_key_policy)), tags, args.protect)
         self.file_system = aws.efs.FileSystem(
@@ -224,7 +233,9 @@ class EfsStorage(pulumi.ComponentResource):
         self.file_system_id = self.file_system.id
         aws.efs.FileSystemPolicy(
             f"{name}-fs-policy", file_system_id=self.file_system.id,
-            policy=policy_json(self.file_system.arn.apply(iam.efs_file_system_policy)),
+            # Statements without Resource apply to the file system the policy is attached to (as the EFS console
+            # writes them): the file system's ID, which AWS assigns, never has to be known at preview.
+            policy=policy_json(iam.efs_file_system_policy()),
             opts=_data_opts(self, args.protect))
         aws.efs.BackupPolicy(
             f"{name}-backup", file_system_id=self.file_system.id,
@@ -279,7 +290,7 @@ class FsxCsiDriver(pulumi.ComponentResource):
     def __init__(self, name: str, args: FsxCsiDriverArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:FsxCsiDriver", name, None, opts)
         t = args.target
-        scope = scope_output(t.env, t.cluster.cluster_name)
+        scope = scope_output(t.env, t.cluster.configured_name)
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.FSX_CSI_SERVICE_ACCOUNT,
                                   policy=policy_json(scope.apply(iam.fsx_csi_policy)))

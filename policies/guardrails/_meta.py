@@ -46,6 +46,11 @@ class RuleMeta:
     kind: str  # "resource" | "stack"
     types: tuple[str, ...]
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: checkov check ids (``CKV_K8S_15``, ``CKV2_K8S_4``, ``CKV_AWS_39``) the rule stands for: it checks the
+    #: same property or a stricter one (README "Coverage"; a test wants a fixture for each).
+    checkov: tuple[str, ...] = ()
+    #: CIS Amazon EKS Benchmark 1.8 recommendations (``4.1.4``) the rule stands for, in the same sense.
+    cis: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,8 @@ def _register(meta: RuleMeta, policy: Policy) -> None:
 
 def _declare(policy_cls: type, kind: str, fn: Callable, validate: Callable, *, name: str, description: str,
              remediation: str, types: tuple[str, ...], config: Optional[Mapping[str, Mapping[str, Any]]],
-             severity: Severity, level: EnforcementLevel) -> Callable:
+             severity: Severity, level: EnforcementLevel, checkov: Sequence[str] = (),
+             cis: Sequence[str] = ()) -> Callable:
     """Build the pulumi-policy object for ``fn``, record its metadata, and hand ``fn`` back unchanged."""
     policy = policy_cls(
         name=name,
@@ -206,7 +212,7 @@ def _declare(policy_cls: type, kind: str, fn: Callable, validate: Callable, *, n
         remediation_steps=remediation,
     )
     _register(RuleMeta(name, fn.__module__.rsplit(".", 1)[-1], description, remediation, level.value, kind,
-                       types, dict(config or {})), policy)
+                       types, dict(config or {}), tuple(checkov), tuple(cis)), policy)
     fn.policy_name = name  # type: ignore[attr-defined]
     return fn
 
@@ -221,8 +227,13 @@ def resource_rule(
     config: Optional[Mapping[str, Mapping[str, Any]]] = None,
     severity: Severity = Severity.HIGH,
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
+    checkov: Sequence[str] = (),
+    cis: Sequence[str] = (),
 ) -> Callable:
-    """Register ``fn(props, ctx) -> Iterable[str]`` as a resource policy for ``types``/``type_prefixes``."""
+    """Register ``fn(props, ctx) -> Iterable[str]`` as a resource policy for ``types``/``type_prefixes``.
+
+    ``checkov`` and ``cis`` name the public checks the rule stands for (see :class:`RuleMeta`).
+    """
     types_t, prefixes_t = tuple(types), tuple(type_prefixes)
 
     def deco(fn: Callable[[dict, Ctx], Iterable[str]]) -> Callable:
@@ -246,7 +257,7 @@ def resource_rule(
 
         return _declare(ResourceValidationPolicy, "resource", fn, validate, name=name, description=description,
                         remediation=remediation, types=types_t + prefixes_t, config=config, severity=severity,
-                        level=level)
+                        level=level, checkov=checkov, cis=cis)
 
     return deco
 
@@ -289,6 +300,8 @@ def stack_rule(
     config: Optional[Mapping[str, Mapping[str, Any]]] = None,
     severity: Severity = Severity.HIGH,
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
+    checkov: Sequence[str] = (),
+    cis: Sequence[str] = (),
 ) -> Callable:
     """Register ``fn(resources, ctx) -> Iterable[(message, urn)]`` as a stack policy."""
 
@@ -302,7 +315,8 @@ def stack_rule(
                 report(f"{UNEVALUABLE}: {type(exc).__name__}: {exc}", None)
 
         return _declare(StackValidationPolicy, "stack", fn, validate, name=name, description=description,
-                        remediation=remediation, types=(), config=config, severity=severity, level=level)
+                        remediation=remediation, types=(), config=config, severity=severity, level=level,
+                        checkov=checkov, cis=cis)
 
     return deco
 

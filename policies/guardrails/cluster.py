@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, conditions, flag, obj, parse_doc, principals, statements
+from guardrails.common import as_list, conditions, flag, is_set, obj, parse_doc, principals, statements
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -24,15 +24,19 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     remediation="Pass encryptionConfigKeyArn (pulumi-eks) or encryptionConfig {provider.keyArn, resources "
                 "[\"secrets\"]} (aws.eks.Cluster) with a customer-managed key that rotates.",
     types=CLUSTERS,
+    checkov=("CKV_AWS_58",),
+    cis=("5.3.1",),
 )
 def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
+    # Only presence matters here (the key itself is judged by kms-key-rotation), so a key created in the same
+    # deploy, whose ARN is unknown at the first preview, does not stop the rule from running.
     if ctx.type == EKS_CLUSTER:
-        if not props.get("encryptionConfigKeyArn"):
+        if not is_set(props, "encryptionConfigKeyArn"):
             yield "no encryptionConfigKeyArn: Secrets are stored with only the default EBS encryption of etcd"
         return
     enc = props.get("encryptionConfig")
     configs = [e for e in as_list(enc) if isinstance(e, dict)]
-    if not any((obj(c.get("provider")).get("keyArn")) and "secrets" in as_list(c.get("resources"))
+    if not any(is_set(obj(c.get("provider")), "keyArn") and "secrets" in as_list(c.get("resources"))
                for c in configs):
         yield "encryptionConfig does not encrypt the \"secrets\" resource with a KMS key"
 
@@ -46,6 +50,8 @@ def eks_secrets_encryption(props: dict, ctx: Ctx) -> Iterable[str]:
         "requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": LOG_TYPES,
                              "description": "Control-plane log types that must be enabled."},
     },
+    checkov=("CKV_AWS_37",),
+    cis=("2.1.1",),
 )
 def eks_control_plane_logging(props: dict, ctx: Ctx) -> Iterable[str]:
     enabled = {str(t) for t in as_list(props.get("enabledClusterLogTypes"))}
@@ -68,6 +74,7 @@ def _minor(version: str) -> str:
         "supportedVersions": {"type": "array", "items": {"type": "string"}, "default": SUPPORTED_KUBERNETES_VERSIONS,
                               "description": "Kubernetes minor versions the platform has validated."},
     },
+    checkov=("CKV_AWS_339",),
 )
 def eks_supported_version(props: dict, ctx: Ctx) -> Iterable[str]:
     supported = [str(v) for v in ctx.config.get("supportedVersions") or []]
@@ -130,6 +137,7 @@ def eks_deletion_protection(props: dict, ctx: Ctx) -> Iterable[str]:
         "allowedModes": {"type": "array", "items": {"type": "string"}, "default": ["API"],
                          "description": "Authentication modes accepted (add API_AND_CONFIG_MAP during a migration)."},
     },
+    cis=("4.1.7", "5.5.1"),
 )
 def eks_access_entries_only(props: dict, ctx: Ctx) -> Iterable[str]:
     mode = props.get("authenticationMode") if ctx.type == EKS_CLUSTER \

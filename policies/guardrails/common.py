@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from guardrails._meta import is_unknown
+from guardrails._meta import _raw, is_unknown
 from guardrails.podspecs import kind_of
 
 # --------------------------------------------------------------------------- plain values
@@ -27,6 +27,21 @@ def as_list(value: Any) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def is_set(props: Mapping[str, Any], key: str) -> bool:
+    """Is ``key`` set: to a non-empty value, or to one unknown until deploy? Never reads an unknown value.
+
+    A KMS key created in the same deploy has an ARN nobody knows at a first preview, and reading it makes
+    pulumi-policy report the rule as unable to run. A rule that only needs to know a key is *set* asks this:
+    presence comes from the keys (iterating a mapping reads no value; ``key in proxy`` on pulumi-policy's
+    own proxy would), and only a known value is looked at (empty counts as not set).
+    """
+    if key not in list(props):
+        return False
+    target = props if isinstance(props, dict) else _raw(props)
+    raw = dict.get(target, key) if isinstance(target, dict) else None
+    return is_unknown(raw) or bool(raw)
 
 
 def flag(value: Any) -> Optional[bool]:

@@ -108,11 +108,15 @@ def _trust(props: dict) -> list[dict]:
 @resource_rule(
     name="irsa-trust-scoped",
     description="A role trusted by an EKS OIDC provider (IRSA) is limited to one service account: StringEquals on "
-                "<issuer>:sub (exact, no wildcard) and on <issuer>:aud = sts.amazonaws.com.",
+                "<issuer>:sub (exact, no wildcard) and on <issuer>:aud = sts.amazonaws.com. The document names the "
+                "cluster's OIDC issuer, which exists only once EKS has created the cluster: at a first preview the "
+                "rule cannot run, checks the rendered trust at `up`, and workload-identity-intent judges the intent "
+                "(namespace, service account, audience) at preview.",
     remediation="In the trust policy's condition use StringEquals {\"<issuer>:sub\": "
                 "\"system:serviceaccount:<namespace>:<name>\", \"<issuer>:aud\": \"sts.amazonaws.com\"}. Put both "
                 "keys in ONE StringEquals block (a Python dict with two \"StringEquals\" keys keeps only the last).",
     types=(ROLE,),
+    cis=("5.2.1",),
 )
 def irsa_trust_scoped(props: dict, ctx: Ctx) -> Iterable[str]:
     for i, stmt in enumerate(_trust(props)):
@@ -170,7 +174,8 @@ def iam_no_privilege_escalation(props: dict, ctx: Ctx) -> Iterable[str]:
 
 @resource_rule(
     name="iam-trust-no-wildcard-principal",
-    description="No role trust policy lets any principal (\"*\") assume the role.",
+    description="No role trust policy lets any principal (\"*\") assume the role. A trust that is unknown at "
+                "preview (an IRSA trust names the cluster's OIDC issuer) is checked at `up`.",
     remediation="Name the trusted principal (a service, an account root, a role ARN, an OIDC provider); a \"*\" "
                 "principal is accepted only with an organisation/account condition from allowedConditionKeys.",
     types=(ROLE,),
@@ -193,3 +198,39 @@ def iam_trust_no_wildcard_principal(props: dict, ctx: Ctx) -> Iterable[str]:
         keys = {k for block in conditions(stmt).values() for k in block}
         if not keys & allowed:
             yield f"{_sid(stmt, i)} trusts principal {', '.join(wild)} without an account/organisation condition"
+
+
+WORKLOAD_IDENTITY = "mlplatform:identity:WorkloadIdentity"
+#: Kubernetes names: a namespace is a DNS-1123 label, a service account a DNS-1123 subdomain.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+IRSA_AUDIENCE = "sts.amazonaws.com"
+
+
+@resource_rule(
+    name="workload-identity-intent",
+    description="A workload identity binds exactly one Kubernetes service account: a literal namespace and "
+                "service account name (no wildcard), and with IRSA the token audience sts.amazonaws.com. Judged on "
+                "the identity component's inputs, which are known at a first preview even when the IRSA trust "
+                "document is not (it names the cluster's OIDC issuer; irsa-trust-scoped checks it at `up`).",
+    remediation="Give WorkloadIdentity the exact namespace and service account the workload runs as; one role per "
+                "service account. Keep the IRSA audience sts.amazonaws.com.",
+    types=(WORKLOAD_IDENTITY,),
+)
+def workload_identity_intent(props: dict, ctx: Ctx) -> Iterable[str]:
+    mode = props.get("identityMode")
+    if mode not in ("irsa", "pod-identity"):
+        yield f"identityMode is {mode!r}, neither irsa nor pod-identity"
+    for key, pattern, kind in (("namespace", _DNS_LABEL, "namespace (DNS-1123 label)"),
+                               ("serviceAccount", _DNS_SUBDOMAIN, "service account name (DNS-1123 subdomain)")):
+        value = props.get(key)
+        if not isinstance(value, str) or not value:
+            yield f"{key} is missing: the identity would not be bound to one service account"
+        elif any(c in value for c in "*?"):
+            yield f"{key} {value!r} is a wildcard: every matching service account could assume the role"
+        elif not pattern.match(value):
+            yield f"{key} {value!r} is not a literal {kind}"
+    if mode == "irsa":
+        audience = props.get("audience")
+        if audience != IRSA_AUDIENCE:
+            yield f"audience is {audience!r}: the IRSA trust must require <issuer>:aud = {IRSA_AUDIENCE}"

@@ -92,6 +92,7 @@ def _listen_ports(value: Any) -> list:
                 f"{ALB}ssl-redirect and a TLS 1.2+ {ALB}ssl-policy. NLB Service: {SVC_SSL_CERT} and a TLS 1.2+ "
                 f"{SVC_SSL_POLICY}.",
     type_prefixes=K8S,
+    cis=("5.4.5",),
 )
 def external_endpoints_use_tls(props: dict, ctx: Ctx) -> Iterable[str]:
     ann = annotations(props.get("metadata"))
@@ -117,3 +118,21 @@ def external_endpoints_use_tls(props: dict, ctx: Ctx) -> Iterable[str]:
         if not tls12_policy(ann.get(SVC_SSL_POLICY)):
             yield (f"internet-facing LoadBalancer Service negotiation policy is "
                    f"{ann.get(SVC_SSL_POLICY) or 'the default'}, which still accepts TLS 1.0/1.1")
+
+
+@resource_rule(
+    name="ingress-no-config-snippets",
+    description="Ingresses carry no configuration-snippet annotations (NGINX *-snippet and the like): a snippet is "
+                "raw controller configuration, and through it an Ingress author can run Lua, alias files or read "
+                "the controller's service-account token (CVE-2021-25742).",
+    remediation="Remove the *-snippet annotations and use the controller's supported annotations or a "
+                "reviewed ConfigMap; keep the controller's allow-snippet-annotations off.",
+    type_prefixes=K8S,
+    checkov=("CKV_K8S_152", "CKV_K8S_153", "CKV_K8S_154"),
+)
+def ingress_no_config_snippets(props: dict, ctx: Ctx) -> Iterable[str]:
+    if kind_of(ctx.type, props) != "Ingress":
+        return
+    for key in sorted(annotations(props.get("metadata"))):
+        if "snippet" in str(key):
+            yield f"annotation {key} injects raw controller configuration"

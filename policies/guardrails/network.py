@@ -8,10 +8,13 @@ flow-log rule is a stack rule (see ``stack.py``).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+import json
+from typing import Any, Iterable, Mapping, Optional
 
-from guardrails._meta import Ctx, resource_rule
-from guardrails.common import as_list, cidr_within, flag, is_karpenter, is_world, obj, to_int
+import yaml
+
+from guardrails._meta import Ctx, StackResource, resource_rule, stack_rule
+from guardrails.common import as_list, cidr_within, flag, helm_chart_name, is_karpenter, is_world, obj, to_int
 
 EKS_CLUSTER = "eks:index:Cluster"
 AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -43,12 +46,23 @@ def eks_private_endpoint(props: dict, ctx: Ctx) -> Iterable[str]:
             "type": "array", "items": {"type": "string"}, "default": [],
             "description": "When non-empty, every public-access CIDR must fall inside one of these ranges.",
         },
+        "allowPublicEndpoint": {
+            "type": "boolean", "default": True,
+            "description": "Accept a CIDR-limited public endpoint; false requires endpointPublicAccess=false "
+                           "(checkov CKV_AWS_39, CIS 5.4.2).",
+        },
     },
+    checkov=("CKV_AWS_38",),
+    cis=("5.4.1",),
 )
 def eks_public_endpoint_restricted(props: dict, ctx: Ctx) -> Iterable[str]:
     src = props if ctx.type == EKS_CLUSTER else obj(props.get("vpcConfig"))
     # Both pulumi-eks and EKS default the public endpoint to on.
     if flag(src.get("endpointPublicAccess")) is False:
+        return
+    if not ctx.config.get("allowPublicEndpoint", True):
+        yield ("the public API endpoint is on (endpointPublicAccess is not false) and this stack allows only the "
+               "private endpoint")
         return
     cidrs = [str(c) for c in as_list(src.get("publicAccessCidrs"))]
     if not cidrs:
@@ -135,6 +149,7 @@ def no_admin_ports_open_to_world(props: dict, ctx: Ctx) -> Iterable[str]:
            "aws:ec2/launchConfiguration:LaunchConfiguration", "eks:index:NodeGroupV2", "eks:index:NodeGroup",
            EKS_CLUSTER),
     type_prefixes=("kubernetes:",),
+    cis=("5.4.3",),
 )
 def node_subnets_no_public_ip(props: dict, ctx: Ctx) -> Iterable[str]:
     t = ctx.type
@@ -160,3 +175,91 @@ def node_subnets_no_public_ip(props: dict, ctx: Ctx) -> Iterable[str]:
         if flag(props.get("nodeAssociatePublicIpAddress")) is not False:
             yield ("nodeAssociatePublicIpAddress is not explicitly false; pulumi-eks self-managed node groups "
                    "default it to true")
+
+
+# --------------------------------------------------------------------------- CNI network policy
+
+ADDON = "aws:eks/addon:Addon"
+VPC_CNI_ADDON = "eks:index:VpcCniAddon"
+#: Helm charts of CNIs that enforce NetworkPolicy on their own (chosen instead of the VPC CNI's agent).
+POLICY_CNI_CHARTS = ["cilium", "calico", "tigera-operator", "antrea"]
+
+
+def addon_configuration(value: Any) -> Mapping[str, Any]:
+    """An EKS add-on's configurationValues (a JSON or YAML string, or an object) as a mapping ({} if unreadable)."""
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return {}
+    return parsed if isinstance(parsed, Mapping) else {}
+
+
+def _under_eks_component(r: StackResource, by_urn: Mapping[str, StackResource]) -> bool:
+    cur = by_urn.get(r.parent or "")
+    while cur is not None:
+        if cur.type.startswith("eks:index:"):
+            return True
+        cur = by_urn.get(cur.parent or "")
+    return False
+
+
+@stack_rule(
+    name="cni-enforces-network-policies",
+    description="The cluster's CNI enforces NetworkPolicies: every VPC CNI configuration (EKS add-on, pulumi-eks "
+                "VpcCniAddon or vpcCniOptions) enables its network policy agent, and each cluster has such a CNI "
+                "(or a NetworkPolicy-capable CNI chart such as Cilium or Calico).",
+    remediation="Install the vpc-cni EKS add-on with configurationValues {\"enableNetworkPolicy\": \"true\"} "
+                "(pulumi-eks: vpcCniOptions.enableNetworkPolicy=true with useDefaultVpcCni=false); without it every "
+                "NetworkPolicy in the cluster is silently ignored.",
+    config={
+        "policyCapableCharts": {"type": "array", "items": {"type": "string"}, "default": POLICY_CNI_CHARTS,
+                                "description": "Helm charts of CNIs that enforce NetworkPolicy themselves."},
+    },
+    cis=("4.3.1", "5.4.4"),
+)
+def cni_enforces_network_policies(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    by_urn = {r.urn: r for r in resources}
+    charts = set(ctx.config.get("policyCapableCharts") or [])
+    enforcing = False
+    for r in resources:
+        if r.type == ADDON and r.props.get("addonName") == "vpc-cni":
+            value = addon_configuration(r.props.get("configurationValues")).get("enableNetworkPolicy")
+            if flag(value) is True:
+                enforcing = True
+            else:
+                yield (f"the vpc-cni add-on {r.name} does not enable network policies (configurationValues "
+                       f"enableNetworkPolicy is {value if value is not None else 'unset'})"), r.urn
+        elif r.type == VPC_CNI_ADDON:
+            if flag(r.props.get("enableNetworkPolicy")) is True:
+                enforcing = True
+            else:
+                yield f"VpcCniAddon {r.name} does not set enableNetworkPolicy=true", r.urn
+        elif r.type.startswith(("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")) \
+                and helm_chart_name(r.props.get("chart")) in charts:
+            enforcing = True
+    clusters = []
+    for r in resources:
+        if r.type == EKS_CLUSTER:
+            if flag(obj(r.props.get("autoMode")).get("enabled")) is True:
+                enforcing = True  # EKS Auto Mode runs its own networking; its policy switch is not an input here
+            elif flag(r.props.get("useDefaultVpcCni")) is False:
+                # pulumi-eks installs the VPC CNI itself, configured from vpcCniOptions.
+                if flag(obj(r.props.get("vpcCniOptions")).get("enableNetworkPolicy")) is True:
+                    enforcing = True
+                else:
+                    yield (f"cluster {r.name}: pulumi-eks installs the VPC CNI without network policies "
+                           f"(vpcCniOptions.enableNetworkPolicy is not true)"), r.urn
+            clusters.append(r)
+        elif r.type == AWS_EKS_CLUSTER and not _under_eks_component(r, by_urn):
+            clusters.append(r)
+    if not enforcing:
+        for c in clusters:
+            yield (f"cluster {c.name} has no CNI that enforces NetworkPolicies (EKS's bootstrap VPC CNI leaves "
+                   f"them off); add the vpc-cni add-on with enableNetworkPolicy"), c.urn

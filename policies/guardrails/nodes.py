@@ -8,7 +8,13 @@ encryption the pack cannot prove.
 
 from __future__ import annotations
 
-from typing import Iterable
+import base64
+import binascii
+import email
+import re
+from typing import Any, Iterable, Iterator, Mapping
+
+import yaml
 
 from guardrails._meta import Ctx, dig, resource_rule
 from guardrails.common import (
@@ -97,6 +103,7 @@ def imdsv2_required(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Set remoteAccess.sourceSecurityGroupIds (without it EKS opens port 22 to 0.0.0.0/0), or drop "
                 "remoteAccess and use SSM Session Manager.",
     types=MANAGED_GROUPS,
+    checkov=("CKV_AWS_100",),
 )
 def node_ssh_restricted(props: dict, ctx: Ctx) -> Iterable[str]:
     remote = obj(props.get("remoteAccess"))
@@ -172,3 +179,184 @@ def gpu_nodes_tainted(props: dict, ctx: Ctx) -> Iterable[str]:
         return
     if not view.has_taint(key):
         yield f"GPU node group ({', '.join(view.instance_types) or 'GPU AMI'}) lacks the {key}:NoSchedule taint"
+
+
+# --------------------------------------------------------------------------- kubelet settings (CIS 3.2)
+#
+# EKS-optimized AMIs (AL2023 nodeadm, AL2 bootstrap.sh, Bottlerocket) ship a kubelet configuration that meets
+# CIS 3.2.1-3.2.9. What infrastructure code can do is weaken it: kubelet flags in --kubelet-extra-args, a
+# nodeadm NodeConfig's kubelet.config/flags, or a KubeletConfiguration document in user data. The rule reads
+# every place user data or kubelet arguments enter a node and reports a setting that undoes a CIS item.
+
+_B64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
+_FLAG = re.compile(r"--([a-z][a-z0-9-]*)(?:=([^\s'\"]*)| +([^\s'\"-][^\s'\"]*))?")
+_ZERO_DURATION = re.compile(r"^0+(\.0*)?([a-z]*)$")
+
+
+def _decode(value: str) -> str:
+    """User data as text: EC2 takes it base64-encoded in launch templates; other inputs pass plain text."""
+    text = value.strip()
+    if text and len(text) % 4 == 0 and _B64.match(text) and not text.startswith(("#", "[", "{", "-")):
+        try:
+            decoded = base64.b64decode(text, validate=False).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return value
+        return decoded
+    return value
+
+
+def _parts(text: str) -> Iterator[str]:
+    """The text itself, or each part of a MIME multi-part document (how nodeadm user data arrives)."""
+    if "multipart/" in text[:2000].lower() and "content-type" in text[:2000].lower():
+        msg = email.message_from_string(text)
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                yield payload.decode("utf-8", "replace")
+        return
+    yield text
+
+
+def _kubelet_configs(text: str) -> Iterator[tuple[str, Mapping[str, Any], list]]:
+    """``(where, KubeletConfiguration fields, extra flags)`` from YAML/JSON documents in ``text``."""
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return
+    for doc in docs:
+        if not isinstance(doc, Mapping):
+            continue
+        if doc.get("kind") == "NodeConfig":
+            kubelet = obj(dig(doc, "spec", "kubelet"))
+            yield "NodeConfig spec.kubelet.config", obj(kubelet.get("config")), as_list(kubelet.get("flags"))
+        elif doc.get("kind") == "KubeletConfiguration":
+            yield "KubeletConfiguration", doc, []
+
+
+def _flags(text: str) -> dict[str, str]:
+    """Kubelet-style ``--name=value`` / ``--name value`` flags in a command line or script (last one wins)."""
+    out: dict[str, str] = {}
+    for name, eq_value, spaced_value in _FLAG.findall(text):
+        value = eq_value or spaced_value
+        out[name] = value if value != "" else "true"
+    return out
+
+
+def _is_zero_duration(value: Any) -> bool:
+    return bool(_ZERO_DURATION.match(str(value).strip().lower())) if value is not None else False
+
+
+def _config_problems(cfg: Mapping[str, Any], min_qps: int) -> Iterator[tuple[str, str]]:
+    auth = obj(cfg.get("authentication"))
+    if flag(obj(auth.get("anonymous")).get("enabled")) is True:
+        yield "3.2.1", "authentication.anonymous.enabled is true"
+    if str(obj(cfg.get("authorization")).get("mode") or "") == "AlwaysAllow":
+        yield "3.2.2", "authorization.mode is AlwaysAllow"
+    x509 = obj(auth.get("x509"))
+    if "clientCAFile" in x509 and not x509.get("clientCAFile"):
+        yield "3.2.3", "authentication.x509.clientCAFile is empty"
+    port = to_int(cfg.get("readOnlyPort"))
+    if port:
+        yield "3.2.4", f"readOnlyPort is {port} (unauthenticated read access)"
+    if "streamingConnectionIdleTimeout" in cfg and _is_zero_duration(cfg.get("streamingConnectionIdleTimeout")):
+        yield "3.2.5", "streamingConnectionIdleTimeout is 0 (streams never time out)"
+    if flag(cfg.get("makeIPTablesUtilChains")) is False:
+        yield "3.2.6", "makeIPTablesUtilChains is false"
+    qps = to_int(cfg.get("eventRecordQPS"))
+    if qps is not None and (qps < 0 or 0 < qps < min_qps):
+        yield "3.2.7", f"eventRecordQPS is {qps}, below {min_qps} (events are dropped)"
+    if flag(cfg.get("rotateCertificates")) is False:
+        yield "3.2.8", "rotateCertificates is false"
+    if flag(obj(cfg.get("featureGates")).get("RotateKubeletServerCertificate")) is False:
+        yield "3.2.9", "featureGates.RotateKubeletServerCertificate is false"
+    if flag(cfg.get("serverTLSBootstrap")) is False:
+        yield "3.2.9", "serverTLSBootstrap is false (the serving certificate is not rotated)"
+
+
+def _flag_problems(flags: Mapping[str, str], min_qps: int) -> Iterator[tuple[str, str]]:
+    if flag(flags.get("anonymous-auth")) is True:
+        yield "3.2.1", "--anonymous-auth=true"
+    if "AlwaysAllow" in flags.get("authorization-mode", ""):
+        yield "3.2.2", f"--authorization-mode={flags['authorization-mode']}"
+    if "client-ca-file" in flags and flags["client-ca-file"] in ("", "true"):
+        yield "3.2.3", "--client-ca-file is empty"
+    port = to_int(flags.get("read-only-port"))
+    if port:
+        yield "3.2.4", f"--read-only-port={port}"
+    if _is_zero_duration(flags.get("streaming-connection-idle-timeout")):
+        yield "3.2.5", f"--streaming-connection-idle-timeout={flags['streaming-connection-idle-timeout']}"
+    if flag(flags.get("make-iptables-util-chains")) is False:
+        yield "3.2.6", "--make-iptables-util-chains=false"
+    qps = to_int(flags.get("event-qps"))
+    if qps is not None and (qps < 0 or 0 < qps < min_qps):
+        yield "3.2.7", f"--event-qps={qps}, below {min_qps}"
+    if flag(flags.get("rotate-certificates")) is False:
+        yield "3.2.8", "--rotate-certificates=false"
+    if re.search(r"RotateKubeletServerCertificate=false", flags.get("feature-gates", ""), re.I):
+        yield "3.2.9", "--feature-gates=RotateKubeletServerCertificate=false"
+
+
+def kubelet_problems(text: str, min_qps: int) -> Iterator[tuple[str, str]]:
+    """``(CIS item, finding)`` for every weakened kubelet setting in user data or a kubelet argument string."""
+    for part in _parts(_decode(text)):
+        configs = list(_kubelet_configs(part))
+        for where, cfg, extra in configs:
+            for item, what in _config_problems(cfg, min_qps):
+                yield item, f"{where}: {what}"
+            for item, what in _flag_problems(_flags(" ".join(map(str, extra))), min_qps):
+                yield item, f"NodeConfig spec.kubelet.flags: {what}"
+        if not configs:  # a script or a bare argument string
+            for item, what in _flag_problems(_flags(part), min_qps):
+                yield item, what
+
+
+def _kubelet_inputs(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(input name, text)`` of every input that reaches a node's kubelet."""
+    keys: tuple[str, ...] = ()
+    if resource_type in (LAUNCH_TEMPLATE, INSTANCE, LAUNCH_CONFIGURATION):
+        keys = ("userData", "userDataBase64")
+    elif resource_type in MANAGED_GROUPS + SELF_MANAGED_GROUPS or resource_type == EKS_CLUSTER:
+        keys = ("userData", "nodeUserData", "nodeUserDataOverride", "kubeletExtraArgs", "bootstrapExtraArgs")
+        if resource_type == EKS_CLUSTER:
+            opts = obj(props.get("nodeGroupOptions"))
+            for k in keys:
+                if isinstance(opts.get(k), str):
+                    yield f"nodeGroupOptions.{k}", opts[k]
+        for i, part in enumerate(as_list(props.get("nodeadmExtraOptions"))):
+            if isinstance(part, Mapping) and isinstance(part.get("content"), str):
+                yield f"nodeadmExtraOptions[{i}]", part["content"]
+    elif resource_type.startswith("kubernetes:") and is_karpenter(resource_type, props, "EC2NodeClass"):
+        value = dig(props, "spec", "userData")
+        if isinstance(value, str):
+            yield "spec.userData", value
+        return
+    for k in keys:
+        if isinstance(props.get(k), str):
+            yield k, props[k]
+
+
+@resource_rule(
+    name="kubelet-config-hardened",
+    description="User data and kubelet arguments never weaken the kubelet below CIS 3.2: no anonymous auth, no "
+                "AlwaysAllow authorization, a client CA, no read-only port, idle streams time out, iptables util "
+                "chains kept, events recorded, client and serving certificates rotated.",
+    remediation="Drop the overriding flag or NodeConfig/KubeletConfiguration field: the EKS-optimized AMIs' "
+                "defaults already meet CIS 3.2. Set eventRecordQPS to 0 or at least minEventRecordQps.",
+    types=(LAUNCH_TEMPLATE, INSTANCE, LAUNCH_CONFIGURATION, EKS_CLUSTER) + MANAGED_GROUPS + SELF_MANAGED_GROUPS,
+    type_prefixes=K8S,
+    config={
+        "minEventRecordQps": {"type": "integer", "default": 5,
+                              "description": "Lowest eventRecordQPS accepted (0, unlimited, is always accepted)."},
+    },
+    cis=("3.2.1", "3.2.2", "3.2.3", "3.2.4", "3.2.5", "3.2.6", "3.2.7", "3.2.8", "3.2.9"),
+)
+def kubelet_config_hardened(props: dict, ctx: Ctx) -> Iterable[str]:
+    min_qps = int(ctx.config.get("minEventRecordQps", 5))
+    for where, text in _kubelet_inputs(ctx.type, props):
+        seen = set()
+        for item, what in kubelet_problems(text, min_qps):
+            if (item, what) not in seen:
+                seen.add((item, what))
+                yield f"{where} weakens the kubelet (CIS {item}): {what}"

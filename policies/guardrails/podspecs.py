@@ -1,8 +1,10 @@
 """Every pod template inside a Kubernetes object, as a plain pod spec.
 
-Workload rules must see pods wherever they hide: Deployments and Jobs, CronJob
-job templates, PyTorchJob replica specs, Trainer v2 runtimes' JobSet templates
-and TrainJobs. A TrainJob has no full pod template of its own: its trainer
+Workload rules must see pods wherever they hide: Pods, PodTemplates,
+Deployments, ReplicationControllers and Jobs, CronJob job templates, the
+training operator's replica specs (PyTorchJob, TFJob, MPIJob, ...), JobSets,
+LeaderWorkerSets, Ray clusters, Trainer v2 runtimes' JobSet templates and
+TrainJobs. A TrainJob has no full pod template of its own: its trainer
 (image, command, resources per node) is applied to the runtime's ``node``
 container, and ``runtimePatches`` patch pod fields (tolerations, security
 context, volumes). :func:`pod_templates` rebuilds the effective pod from those
@@ -17,9 +19,18 @@ from typing import Any, Iterator, Mapping, Optional
 #: Container name Trainer's torch runtimes give the training process.
 TRAINER_CONTAINER = "node"
 
+#: Built-in kinds (and OpenShift's DeploymentConfig, Argo's Rollout) whose pods live at ``spec.template``.
+SPEC_TEMPLATE_KINDS = (
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "DeploymentConfig",
+    "Rollout",
+)
+#: The Kubeflow training operator's jobs: ``spec.<x>ReplicaSpecs.<role>.template``.
+TRAINING_OPERATOR_KINDS = ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "JAXJob")
+#: KubeRay: a head group and worker groups, under ``spec`` (RayCluster) or a nested cluster spec.
+RAY_CLUSTER_SPEC = {"RayCluster": (), "RayJob": ("rayClusterSpec",), "RayService": ("rayClusterConfig",)}
 WORKLOAD_KINDS = {
-    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-    "PyTorchJob", "TrainJob", "TrainingRuntime", "ClusterTrainingRuntime",
+    "Pod", "PodTemplate", "CronJob", *SPEC_TEMPLATE_KINDS, *TRAINING_OPERATOR_KINDS, "JobSet", "LeaderWorkerSet",
+    *RAY_CLUSTER_SPEC, "TrainJob", "TrainingRuntime", "ClusterTrainingRuntime",
 }
 #: Pod-spec fields a TrainJob cannot patch (Trainer v1alpha1 PodSpecPatch has no such field): the
 #: effective pod takes them from the referenced runtime, whose template the same rules check.
@@ -27,8 +38,15 @@ TRAINJOB_INHERITED_FIELDS = frozenset({
     "automountServiceAccountToken", "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "enableServiceLinks",
     "priorityClassName", "runtimeClassName", "shareProcessNamespace",
 })
-#: Kinds that serve traffic and must carry probes.
+#: Kinds that serve traffic (Deployments and StatefulSets behind Services).
 SERVING_KINDS = {"Deployment", "StatefulSet"}
+#: Kinds whose pods run until stopped (controllers restart them), so they must carry probes. Pods and
+#: PodTemplates join them unless their restartPolicy says they run to completion (see :func:`long_running`).
+LONG_RUNNING_KINDS = {
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "DeploymentConfig", "Rollout",
+    "LeaderWorkerSet",
+}
+
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,9 @@ class PodView:
     spec: Mapping[str, Any]
     #: Pod-spec fields this view cannot set and takes from elsewhere (a TrainJob from its runtime).
     inherits: frozenset = frozenset()
+    #: True when a container field this view leaves unset is filled in from elsewhere (a TrainJob's
+    #: ``node`` container from its runtime's), so rules must not read absence as the default.
+    partial_containers: bool = False
 
     def containers(self, init: bool = True) -> list[Mapping[str, Any]]:
         def listed(key: str) -> list[Mapping[str, Any]]:
@@ -111,7 +132,18 @@ def trainjob_pod(props: Mapping[str, Any]) -> PodView:
         if key in trainer:
             node[dst] = trainer[key]
     pod_spec["containers"] = list(containers.values())
-    return PodView("spec.trainer+spec.runtimePatches", metadata, pod_spec, TRAINJOB_INHERITED_FIELDS)
+    return PodView("spec.trainer+spec.runtimePatches", metadata, pod_spec, TRAINJOB_INHERITED_FIELDS,
+                   partial_containers=True)
+
+
+def _ray_groups(cluster: Any, where: str) -> Iterator[PodView]:
+    view = _template(_get(cluster, "headGroupSpec", "template"), f"{where}.headGroupSpec.template")
+    if view:
+        yield view
+    for i, group in enumerate(_items(_get(cluster, "workerGroupSpecs"))):
+        view = _template(_get(group, "template"), f"{where}.workerGroupSpecs[{i}].template")
+        if view:
+            yield view
 
 
 def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodView]:
@@ -120,7 +152,11 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodV
     if kind == "Pod":
         if isinstance(props.get("spec"), Mapping):
             yield PodView("spec", _mapping(props.get("metadata")), props["spec"])
-    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+    elif kind == "PodTemplate":
+        view = _template(props.get("template"), "template")
+        if view:
+            yield view
+    elif kind in SPEC_TEMPLATE_KINDS:
         view = _template(_get(props, "spec", "template"), "spec.template")
         if view:
             yield view
@@ -128,11 +164,28 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodV
         view = _template(_get(props, "spec", "jobTemplate", "spec", "template"), "spec.jobTemplate.spec.template")
         if view:
             yield view
-    elif kind == "PyTorchJob":
-        for role, replica in _mapping(_get(props, "spec", "pytorchReplicaSpecs")).items():
-            view = _template(_get(replica, "template"), f"spec.pytorchReplicaSpecs.{role}.template")
+    elif kind in TRAINING_OPERATOR_KINDS:
+        for field, replicas in _mapping(props.get("spec")).items():
+            if not str(field).endswith("ReplicaSpecs"):
+                continue
+            for role, replica in _mapping(replicas).items():
+                view = _template(_get(replica, "template"), f"spec.{field}.{role}.template")
+                if view:
+                    yield view
+    elif kind == "JobSet":
+        for i, rj in enumerate(_items(_get(props, "spec", "replicatedJobs"))):
+            view = _template(_get(rj, "template", "spec", "template"),
+                             f"spec.replicatedJobs[{i}].template.spec.template")
             if view:
                 yield view
+    elif kind == "LeaderWorkerSet":
+        for part in ("leaderTemplate", "workerTemplate"):
+            view = _template(_get(props, "spec", "leaderWorkerTemplate", part), f"spec.leaderWorkerTemplate.{part}")
+            if view:
+                yield view
+    elif kind in RAY_CLUSTER_SPEC:
+        path = ("spec",) + RAY_CLUSTER_SPEC[kind]
+        yield from _ray_groups(_get(props, *path), ".".join(path))
     elif kind in ("TrainingRuntime", "ClusterTrainingRuntime"):
         for i, rj in enumerate(_items(_get(props, "spec", "template", "spec", "replicatedJobs"))):
             where = f"spec.template.spec.replicatedJobs[{i}].template.spec.template"
@@ -141,6 +194,16 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodV
                 yield view
     elif kind == "TrainJob":
         yield trainjob_pod(props)
+
+
+def long_running(kind: str, pod: PodView) -> bool:
+    """Does this pod run until stopped? Controllers' pods do; a Pod or PodTemplate unless its restartPolicy is
+    Never or OnFailure (a run-to-completion pod has nothing to route traffic to or restart)."""
+    if kind in LONG_RUNNING_KINDS:
+        return True
+    if kind in ("Pod", "PodTemplate"):
+        return str(pod.spec.get("restartPolicy") or "Always") == "Always"
+    return False
 
 
 def namespace_of(props: Mapping[str, Any]) -> Optional[str]:

@@ -221,6 +221,7 @@ def _selector_subnets(stack: Stack, terms: Any) -> tuple[list[StackResource], li
             "description": "Accept subnet IDs that match no subnet in the stack (pre-existing subnets).",
         },
     },
+    cis=("5.4.3",),
 )
 def node_groups_in_private_subnets(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
     stack = Stack(resources)
@@ -279,6 +280,7 @@ def _default_deny(policy: StackResource) -> bool:
                 "and the default-deny policy next to the allow rules the team needs.",
     config={"teamLabel": {"type": "string", "default": "mlplatform.io/team",
                           "description": "Namespace label that marks a team namespace."}},
+    cis=("4.5.1",),
 )
 def team_namespace_guardrails(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
     label = str(ctx.config.get("teamLabel") or "mlplatform.io/team")
@@ -298,6 +300,67 @@ def team_namespace_guardrails(resources: list[StackResource], ctx: Ctx) -> Itera
             missing.append("a default-deny NetworkPolicy")
         if missing:
             yield f"team namespace {name} has no {', '.join(missing)}", ns.urn
+
+
+def selects(selector: Any, pod_labels: Mapping[str, Any]) -> bool:
+    """Does a NetworkPolicy ``podSelector`` select pods with ``pod_labels``? (``{}`` selects every pod.)"""
+    if not isinstance(selector, Mapping):
+        return False
+    for k, v in obj(selector.get("matchLabels")).items():
+        if pod_labels.get(k) != v:
+            return False
+    for expr in as_list(selector.get("matchExpressions")):
+        e = obj(expr)
+        key, op, values = e.get("key"), str(e.get("operator") or ""), [str(v) for v in as_list(e.get("values"))]
+        present = key in pod_labels
+        if op == "In" and not (present and str(pod_labels[key]) in values):
+            return False
+        if op == "NotIn" and present and str(pod_labels[key]) in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+@stack_rule(
+    name="namespaces-have-network-policies",
+    description="Every Namespace the stack creates holds at least one NetworkPolicy, and every bare Pod is "
+                "selected by a NetworkPolicy in its namespace.",
+    remediation="Add a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress) plus the allow "
+                "rules the namespace needs; TeamNamespace does this for team namespaces. A namespace whose tenants "
+                "bring their own policies may be listed in exemptNamespaces, with the reason in the README.",
+    config={"exemptNamespaces": {"type": "array", "items": {"type": "string"}, "default": [],
+                                 "description": "Namespaces (metadata.name) exempt after review."}},
+    checkov=("CKV2_K8S_6",),
+    cis=("4.3.2",),
+)
+def namespaces_have_network_policies(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    exempt = set(ctx.config.get("exemptNamespaces") or [])
+    objects = [r for r in resources if r.type.startswith("kubernetes:")]
+    policies = [o for o in objects if kind_of(o.type, o.props) == "NetworkPolicy"]
+    known, pending = _namespace_index(policies)
+    for ns in objects:
+        if kind_of(ns.type, ns.props) != "Namespace":
+            continue
+        name = obj(ns.props.get("metadata")).get("name")
+        if not isinstance(name, str) or is_unknown(name) or name in exempt:
+            continue
+        inside = known.get(name, []) + [p for p in pending if ns.urn in p.property_dependencies.get("metadata", ())
+                                        or ns.urn in p.dependencies]
+        if not inside:
+            yield f"namespace {name} has no NetworkPolicy: its pods accept and send any traffic", ns.urn
+    for pod in objects:
+        if kind_of(pod.type, pod.props) != "Pod":
+            continue
+        meta = obj(pod.props.get("metadata"))
+        namespace = meta.get("namespace")
+        if not isinstance(namespace, str) or is_unknown(namespace) or namespace in exempt:
+            continue
+        pod_labels = labels(meta)
+        if not any(selects(obj(p.props.get("spec")).get("podSelector"), pod_labels) for p in known.get(namespace, [])):
+            yield f"Pod {meta.get('name') or pod.name} in {namespace} is selected by no NetworkPolicy", pod.urn
 
 
 # --------------------------------------------------------------------------- load balancers
@@ -328,6 +391,43 @@ def load_balancers_depend_on_controller(resources: list[StackResource], ctx: Ctx
             yield f"{_label(lb)} needs the AWS Load Balancer Controller, which this stack does not install", lb.urn
         elif not stack.reaches(lb, controllers):
             yield f"{_label(lb)} does not depend on the AWS Load Balancer Controller release", lb.urn
+
+
+# --------------------------------------------------------------------------- control-plane audit logs
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@stack_rule(
+    name="eks-audit-logs-retained",
+    description="A cluster that sends control-plane logs to CloudWatch has its log group (/aws/eks/<name>/cluster) "
+                "in the stack with a retention, so audit logs are kept for a known time instead of the "
+                "never-expiring group EKS creates on its own.",
+    remediation="Create aws.cloudwatch.LogGroup(name=f\"/aws/eks/{cluster_name}/cluster\", retention_in_days=...) "
+                "before the cluster (depends_on), with the cluster's explicit name.",
+    cis=("2.1.2",),
+)
+def eks_audit_logs_retained(resources: list[StackResource], ctx: Ctx) -> Iterable[tuple[str, Optional[str]]]:
+    stack = Stack(resources)
+    groups = {}
+    for g in stack.of_type(LOG_GROUP):
+        name = g.props.get("name")
+        if isinstance(name, str) and not is_unknown(name):
+            groups[name] = g
+    for c in stack.of_type("eks:index:Cluster", "aws:eks/cluster:Cluster"):
+        if c.type == "aws:eks/cluster:Cluster" and any(a.type.startswith("eks:index:") for a in stack.ancestors(c)):
+            continue  # pulumi-eks's own cluster: judged through the component's inputs
+        if not as_list(c.props.get("enabledClusterLogTypes")):
+            continue  # eks-control-plane-logging reports the missing logs
+        name = c.props.get("name")
+        if not isinstance(name, str) or not name or is_unknown(name):
+            continue  # an auto-named cluster's group cannot be matched before it exists
+        group = groups.get(f"/aws/eks/{name}/cluster")
+        if group is None:
+            yield (f"cluster {name}'s control-plane logs go to a log group the stack does not manage "
+                   f"(/aws/eks/{name}/cluster is created by EKS and never expires)"), c.urn
+        elif not group.props.get("retentionInDays"):
+            yield f"log group /aws/eks/{name}/cluster keeps audit logs forever (no retentionInDays)", group.urn
 
 
 # --------------------------------------------------------------------------- VPC flow logs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import flag, obj, tag_map
+from guardrails.common import flag, is_set, obj, tag_map
 from guardrails.podspecs import kind_of
 
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
@@ -44,7 +44,7 @@ def storageclass_ebs_encrypted(props: dict, ctx: Ctx) -> Iterable[str]:
 def efs_encrypted(props: dict, ctx: Ctx) -> Iterable[str]:
     if flag(props.get("encrypted")) is not True:
         yield "the file system is not encrypted at rest (encrypted is not true)"
-    elif ctx.config.get("requireCustomerKey") and not props.get("kmsKeyId"):
+    elif ctx.config.get("requireCustomerKey") and not is_set(props, "kmsKeyId"):  # presence only: see is_set
         yield "the file system uses the AWS-managed key; set kmsKeyId to a customer-managed key"
 
 
@@ -68,7 +68,7 @@ def fsx_customer_kms_key(props: dict, ctx: Ctx) -> Iterable[str]:
         if not ctx.config.get("allowScratch"):
             yield f"{deployment} file systems cannot use a customer KMS key; use PERSISTENT_2 or set allowScratch"
         return
-    if not props.get("kmsKeyId"):
+    if not is_set(props, "kmsKeyId"):  # presence only: a key created in this deploy is unknown at preview
         yield "no kmsKeyId: the file system is encrypted with the AWS-managed FSx key"
 
 

@@ -11,8 +11,8 @@ import fnmatch
 from typing import Any, Iterable, Mapping, Optional
 
 from guardrails._meta import Ctx, resource_rule
-from guardrails.common import annotations, as_list, flag, obj, quantity, to_int
-from guardrails.podspecs import SERVING_KINDS, PodView, kind_of, pod_templates
+from guardrails.common import annotations, as_list, flag, helm_chart_name, labels, obj, quantity, to_int
+from guardrails.podspecs import PodView, kind_of, long_running, pod_templates
 
 K8S = ("kubernetes:",)
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -55,6 +55,8 @@ def _where(pod: PodView, c: Mapping[str, Any]) -> str:
     description="Containers must not run privileged.",
     remediation="Remove securityContext.privileged (or set it to false); grant a specific capability instead.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_16",),
+    cis=("4.2.1",),
 )
 def no_privileged_containers(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -69,6 +71,8 @@ def no_privileged_containers(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Remove hostNetwork/hostPID/hostIPC and containers[].ports[].hostPort; expose the pod through a "
                 "Service instead.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19", "CKV_K8S_26"),
+    cis=("4.2.2", "4.2.3", "4.2.4"),
 )
 def no_host_namespaces(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -77,7 +81,8 @@ def no_host_namespaces(props: dict, ctx: Ctx) -> Iterable[str]:
                 yield f"{pod.where} sets {field}: true"
         for c in pod.containers():
             for p in as_list(c.get("ports")):
-                if isinstance(p, Mapping) and p.get("hostPort"):
+                # A hostPort key at all (even 0) asks for a node port binding, as checkov reads it.
+                if isinstance(p, Mapping) and p.get("hostPort") is not None:
                     yield f"{_where(pod, c)} binds hostPort {p.get('hostPort')}"
 
 
@@ -86,6 +91,7 @@ def no_host_namespaces(props: dict, ctx: Ctx) -> Iterable[str]:
     description="Pods must not mount directories of the node (hostPath), such as the container runtime socket.",
     remediation="Use an emptyDir, a PersistentVolumeClaim, a ConfigMap/Secret or a CSI volume instead of hostPath.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_27",),
 )
 def no_host_path_volumes(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -100,6 +106,8 @@ def no_host_path_volumes(props: dict, ctx: Ctx) -> Iterable[str]:
     description="Every container sets allowPrivilegeEscalation: false.",
     remediation="Set securityContext.allowPrivilegeEscalation: false on every container and init container.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_20",),
+    cis=("4.2.5",),
 )
 def no_privilege_escalation(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -110,22 +118,40 @@ def no_privilege_escalation(props: dict, ctx: Ctx) -> Iterable[str]:
 
 @resource_rule(
     name="run-as-non-root",
-    description="Containers run as a non-root user: runAsNonRoot true (pod or container) and never runAsUser 0.",
-    remediation="Set securityContext.runAsNonRoot: true and a non-zero runAsUser at pod level (containers may "
-                "override, never with 0 or runAsNonRoot: false).",
+    description="Containers run as a non-root user: runAsNonRoot true (pod or container) and an explicit runAsUser "
+                "of at least minUid (10000), so no container UID collides with a user of the node.",
+    remediation="Set securityContext.runAsNonRoot: true and runAsUser: 10001 (any UID >= minUid) at pod level; "
+                "containers may override, never with runAsNonRoot: false or a lower UID.",
     type_prefixes=K8S,
+    config={
+        "minUid": {"type": "integer", "default": 10000,
+                   "description": "Lowest runAsUser accepted (1 only forbids root; pods with hostUsers: false are "
+                                  "exempt, their UIDs are remapped)."},
+    },
+    checkov=("CKV_K8S_23", "CKV_K8S_40"),
 )
 def run_as_non_root(props: dict, ctx: Ctx) -> Iterable[str]:
+    min_uid = int(ctx.config.get("minUid", 10000))
     for pod in pod_templates(ctx.type, props):
         pod_sc = _sc(pod.spec)
+        # A user namespace (hostUsers: false) maps every container UID to an unprivileged host UID.
+        own_userns = flag(pod.spec.get("hostUsers")) is False
         for c in pod.containers():
             c_sc = _sc(c)
             non_root = c_sc.get("runAsNonRoot") if c_sc.get("runAsNonRoot") is not None else pod_sc.get("runAsNonRoot")
             user = c_sc.get("runAsUser") if c_sc.get("runAsUser") is not None else pod_sc.get("runAsUser")
+            uid = to_int(user)
             if flag(non_root) is not True:
                 yield f"{_where(pod, c)} may run as root (runAsNonRoot is not true)"
-            if to_int(user) == 0:
+            if uid == 0:
                 yield f"{_where(pod, c)} runs as UID 0 (runAsUser: 0)"
+            elif own_userns:
+                continue
+            elif uid is None:
+                if not (pod.partial_containers and "runAsUser" not in c_sc and "runAsUser" not in pod_sc):
+                    yield f"{_where(pod, c)} sets no runAsUser (the image picks the UID); set one >= {min_uid}"
+            elif uid < min_uid:
+                yield f"{_where(pod, c)} runs as UID {uid}, below {min_uid} (it may collide with a node user)"
 
 
 def _cap(name: Any) -> str:
@@ -136,13 +162,16 @@ def _cap(name: Any) -> str:
 @resource_rule(
     name="drop-all-capabilities",
     description="Containers drop ALL Linux capabilities and add back only allowed ones.",
-    remediation="Set securityContext.capabilities.drop: [\"ALL\"]; add only what allowedCapabilities lists "
-                "(NET_BIND_SERVICE to bind ports below 1024).",
+    remediation="Set securityContext.capabilities.drop: [\"ALL\"] and add nothing back; listen on a port above "
+                "1024 instead of adding NET_BIND_SERVICE (a stack that must allow one lists it in "
+                "allowedCapabilities).",
     type_prefixes=K8S,
     config={
-        "allowedCapabilities": {"type": "array", "items": {"type": "string"}, "default": ["NET_BIND_SERVICE"],
-                                "description": "Capabilities containers may add back."},
+        "allowedCapabilities": {"type": "array", "items": {"type": "string"}, "default": [],
+                                "description": "Capabilities containers may add back (e.g. NET_BIND_SERVICE, or "
+                                               "IPC_LOCK for EFA)."},
     },
+    checkov=("CKV_K8S_25", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_39"),
 )
 def drop_all_capabilities(props: dict, ctx: Ctx) -> Iterable[str]:
     allowed = {_cap(c) for c in ctx.config.get("allowedCapabilities") or []}
@@ -161,14 +190,22 @@ def drop_all_capabilities(props: dict, ctx: Ctx) -> Iterable[str]:
     description="Containers run under the RuntimeDefault (or a Localhost) seccomp profile.",
     remediation="Set securityContext.seccompProfile.type: RuntimeDefault at pod level.",
     type_prefixes=K8S,
+    config={
+        "allowLocalhostProfiles": {
+            "type": "boolean", "default": True,
+            "description": "Accept Localhost profiles (written and reviewed by the platform team); false accepts "
+                           "RuntimeDefault only, as checkov does."},
+    },
+    checkov=("CKV_K8S_31",),
 )
 def seccomp_runtime_default(props: dict, ctx: Ctx) -> Iterable[str]:
+    allowed = ("RuntimeDefault", "Localhost") if ctx.config.get("allowLocalhostProfiles", True) else ("RuntimeDefault",)
     for pod in pod_templates(ctx.type, props):
         pod_type = obj(_sc(pod.spec).get("seccompProfile")).get("type")
         for c in pod.containers():
             c_type = obj(_sc(c).get("seccompProfile")).get("type")
             effective = c_type if c_type is not None else pod_type
-            if effective not in ("RuntimeDefault", "Localhost"):
+            if effective not in allowed:
                 yield f"{_where(pod, c)} runs with seccomp profile {effective or 'unset (Unconfined)'}"
 
 
@@ -178,6 +215,7 @@ def seccomp_runtime_default(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Set securityContext.readOnlyRootFilesystem: true and mount emptyDir volumes where the process "
                 "writes (/tmp, caches).",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_22",),
 )
 def read_only_root_filesystem(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -192,6 +230,7 @@ def read_only_root_filesystem(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Set resources.requests and resources.limits for cpu and memory on every container (TrainJob: "
                 "spec.trainer.resourcesPerNode); set nvidia.com/gpu in both, to the same count.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
 )
 def resource_requests_and_limits(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
@@ -251,10 +290,17 @@ def registry_approved(registry: str, repository: str, patterns: Iterable[str]) -
             "type": "array", "items": {"type": "string"}, "default": APPROVED_REGISTRIES,
             "description": "Registry host patterns (fnmatch), or host/path prefixes, images may come from.",
         },
+        "requireDigest": {
+            "type": "boolean", "default": False,
+            "description": "Require @sha256 digests (checkov CKV_K8S_43); a version tag is enough by default.",
+        },
     },
+    checkov=("CKV_K8S_14",),
+    cis=("5.1.4",),
 )
 def approved_registries_and_pinned_tags(props: dict, ctx: Ctx) -> Iterable[str]:
     patterns = [str(p) for p in ctx.config.get("approvedRegistries") or []]
+    require_digest = bool(ctx.config.get("requireDigest"))
     for pod in pod_templates(ctx.type, props):
         for c in pod.containers():
             image = c.get("image")
@@ -263,6 +309,8 @@ def approved_registries_and_pinned_tags(props: dict, ctx: Ctx) -> Iterable[str]:
             registry, repo, tag, digest = parse_image(image)
             if not digest and (tag is None or tag == "latest"):
                 yield f"{_where(pod, c)} uses {image!r}, which is not pinned (no tag, or latest)"
+            elif require_digest and not digest:
+                yield f"{_where(pod, c)} uses {image!r}, which is not pinned to a digest (@sha256:...)"
             if not registry_approved(registry, repo, patterns):
                 yield f"{_where(pod, c)} pulls {image!r} from {registry}, which is not an approved registry"
 
@@ -314,15 +362,20 @@ def gpu_pods_tolerate_gpu_taint(props: dict, ctx: Ctx) -> Iterable[str]:
 
 @resource_rule(
     name="serving-workloads-have-probes",
-    description="Deployments and StatefulSets define readiness and liveness probes on every container.",
+    description="Long-running workloads (Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, "
+                "LeaderWorkerSets, and Pods or PodTemplates that restart Always) define readiness and liveness "
+                "probes on every container.",
     remediation="Add readinessProbe (traffic only when ready) and livenessProbe (restart when wedged) to every "
-                "non-init container.",
+                "non-init container. Jobs, CronJobs, training jobs and Pods with restartPolicy Never/OnFailure "
+                "run to completion and are exempt.",
     type_prefixes=K8S,
+    checkov=("CKV_K8S_8", "CKV_K8S_9"),
 )
 def serving_workloads_have_probes(props: dict, ctx: Ctx) -> Iterable[str]:
-    if kind_of(ctx.type, props) not in SERVING_KINDS:
-        return
+    kind = kind_of(ctx.type, props)
     for pod in pod_templates(ctx.type, props):
+        if not long_running(kind, pod):
+            continue
         for c in pod.containers(init=False):
             missing = [p for p in ("readinessProbe", "livenessProbe") if not c.get(p)]
             if missing:
@@ -343,6 +396,8 @@ def _scope_kind(resource_type: str, props: Mapping[str, Any]) -> str:
         "extraClusterScopedKinds": {"type": "array", "items": {"type": "string"}, "default": [],
                                     "description": "More cluster-scoped kinds (custom resources) to exempt."},
     },
+    checkov=("CKV_K8S_21",),
+    cis=("4.5.2",),
 )
 def no_default_namespace(props: dict, ctx: Ctx) -> Iterable[str]:
     t = ctx.type
@@ -371,12 +426,23 @@ def no_default_namespace(props: dict, ctx: Ctx) -> Iterable[str]:
     remediation="Set automountServiceAccountToken: false in the pod spec; pods that call the Kubernetes API "
                 f"annotate their template {NEEDS_API_ANNOTATION}: \"true\".",
     type_prefixes=K8S,
+    config={
+        "allowDeclaredNeed": {
+            "type": "boolean", "default": True,
+            "description": f"Accept a token on pods annotated {NEEDS_API_ANNOTATION}: \"true\" (controllers "
+                           "that call the API); false requires automountServiceAccountToken: false everywhere, as "
+                           "checkov does.",
+        },
+    },
+    checkov=("CKV_K8S_38",),
+    cis=("4.1.6",),
 )
 def no_service_account_token_automount(props: dict, ctx: Ctx) -> Iterable[str]:
     obj_ann = annotations(props.get("metadata"))
     for pod in pod_templates(ctx.type, props):
         needs = annotations(pod.metadata).get(NEEDS_API_ANNOTATION, obj_ann.get(NEEDS_API_ANNOTATION))
-        if str(needs).lower() == "true" or "automountServiceAccountToken" in pod.inherits:
+        declared = str(needs).lower() == "true" and ctx.config.get("allowDeclaredNeed", True)
+        if declared or "automountServiceAccountToken" in pod.inherits:
             continue  # a TrainJob cannot set the field; its runtime's template is checked instead
         if flag(pod.spec.get("automountServiceAccountToken")) is not False:
             yield f"{pod.where} mounts a service-account token (automountServiceAccountToken is not false)"
@@ -396,3 +462,180 @@ def training_pods_do_not_disrupt(props: dict, ctx: Ctx) -> Iterable[str]:
     for pod in pod_templates(ctx.type, props):
         if str(annotations(pod.metadata).get(DO_NOT_DISRUPT, "")).lower() != "true":
             yield f"{pod.where} is not annotated {DO_NOT_DISRUPT}: \"true\""
+
+
+@resource_rule(
+    name="image-pull-policy-always",
+    description="Containers pull their image on every start (imagePullPolicy: Always) unless it is pinned to a "
+                "digest, so a node never runs a stale or tampered local copy and registry credentials are checked.",
+    remediation="Set imagePullPolicy: Always on every container (or pin the image to an @sha256 digest).",
+    type_prefixes=K8S,
+    checkov=("CKV_K8S_15",),
+)
+def image_pull_policy_always(props: dict, ctx: Ctx) -> Iterable[str]:
+    for pod in pod_templates(ctx.type, props):
+        for c in pod.containers():
+            image = c.get("image")
+            if "imagePullPolicy" not in c and pod.partial_containers:
+                continue  # a TrainJob's node container keeps its runtime's pull policy
+            if not isinstance(image, str) or not image.strip():
+                continue
+            registry, repo, tag, digest = parse_image(image)
+            if digest:
+                continue
+            policy = c.get("imagePullPolicy")
+            if policy is None:
+                # Kubernetes defaults to Always only for :latest or untagged images (which the registry rule refuses).
+                if tag not in (None, "latest"):
+                    yield f"{_where(pod, c)} sets no imagePullPolicy, so {image!r} defaults to IfNotPresent"
+            elif policy != "Always":
+                yield f"{_where(pod, c)} has imagePullPolicy {policy}, not Always"
+
+
+@resource_rule(
+    name="secrets-not-in-env",
+    description="Containers read Secrets as mounted files, never as environment variables (env valueFrom."
+                "secretKeyRef, envFrom secretRef), which leak into logs, crash dumps and child processes.",
+    remediation="Mount the Secret as a volume (or use the Secrets Store CSI driver) and read the file; drop the "
+                "secretKeyRef/secretRef from env and envFrom.",
+    type_prefixes=K8S,
+    checkov=("CKV_K8S_35",),
+    cis=("4.4.1",),
+)
+def secrets_not_in_env(props: dict, ctx: Ctx) -> Iterable[str]:
+    for pod in pod_templates(ctx.type, props):
+        for c in pod.containers():
+            for e in as_list(c.get("env")):
+                ref = obj(obj(e).get("valueFrom")).get("secretKeyRef")
+                if ref is not None:
+                    yield (f"{_where(pod, c)} puts Secret {obj(ref).get('name')!r} into environment variable "
+                           f"{obj(e).get('name')!r}")
+            for e in as_list(c.get("envFrom")):
+                ref = obj(e).get("secretRef")
+                if ref is not None:
+                    yield f"{_where(pod, c)} loads every key of Secret {obj(ref).get('name')!r} into its environment"
+
+
+@resource_rule(
+    name="pod-security-context-set",
+    description="Every pod template sets a pod-level securityContext and every container its own, so no pod runs "
+                "on the runtime's defaults.",
+    remediation="Set spec.securityContext (runAsNonRoot, runAsUser, fsGroup, seccompProfile) on the pod and "
+                "securityContext (allowPrivilegeEscalation, capabilities, readOnlyRootFilesystem) on each container.",
+    type_prefixes=K8S,
+    checkov=("CKV_K8S_29", "CKV_K8S_30"),
+)
+def pod_security_context_set(props: dict, ctx: Ctx) -> Iterable[str]:
+    for pod in pod_templates(ctx.type, props):
+        # A TrainJob that patches no securityContext keeps its runtime's (checked on the runtime).
+        if not _sc(pod.spec) and not (pod.partial_containers and "securityContext" not in pod.spec):
+            yield f"{pod.where} has no pod-level securityContext"
+        for c in pod.containers():
+            if not _sc(c) and not (pod.partial_containers and "securityContext" not in c):
+                yield f"{_where(pod, c)} has no securityContext"
+
+
+#: Repository paths (registry host removed) of images that are the Kubernetes dashboard or Helm 2's Tiller.
+FORBIDDEN_IMAGES = ["tiller", "*/tiller", "kubernetesui/*", "*/kubernetesui/*", "*kubernetes-dashboard*"]
+FORBIDDEN_CHARTS = ["kubernetes-dashboard", "tiller"]
+#: Pod labels checkov reads as the dashboard or Tiller.
+_FORBIDDEN_LABELS = {("app", "kubernetes-dashboard"), ("k8s-app", "kubernetes-dashboard"), ("app", "helm"),
+                     ("name", "tiller")}
+
+
+def _tiller_word(value: Any) -> bool:
+    return "tiller" in str(value).lower().replace("_", "-").split("-")
+
+
+@resource_rule(
+    name="no-dashboard-or-tiller",
+    description="Neither the Kubernetes dashboard nor Helm 2's Tiller is deployed (by image, pod labels, Service or "
+                "Helm chart): both expose cluster-wide control behind a weak or absent login.",
+    remediation="Remove the dashboard (use the EKS console or kubectl through access entries) and Tiller (Helm 3 "
+                "has no server side).",
+    type_prefixes=K8S,
+    config={
+        "forbiddenImages": {"type": "array", "items": {"type": "string"}, "default": FORBIDDEN_IMAGES,
+                            "description": "Image repository patterns (fnmatch, registry host removed)."},
+        "forbiddenCharts": {"type": "array", "items": {"type": "string"}, "default": FORBIDDEN_CHARTS,
+                            "description": "Helm chart names that must not be installed."},
+    },
+    checkov=("CKV_K8S_33", "CKV_K8S_34", "CKV_K8S_44", "CKV_K8S_45"),
+)
+def no_dashboard_or_tiller(props: dict, ctx: Ctx) -> Iterable[str]:
+    if ctx.type.startswith(("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart")):
+        chart = helm_chart_name(props.get("chart"))
+        if chart in set(ctx.config.get("forbiddenCharts") or []):
+            yield f"the Helm release installs chart {chart}"
+        return
+    kind = kind_of(ctx.type, props)
+    if kind == "Service":
+        meta = obj(props.get("metadata"))
+        named = _tiller_word(meta.get("name"))
+        labelled = any(_tiller_word(v) for v in labels(meta).values())
+        selects = any(_tiller_word(v) for v in obj(obj(props.get("spec")).get("selector")).values())
+        if named or labelled or selects:
+            yield "the Service exposes Tiller (Helm 2's in-cluster server)"
+        return
+    patterns = [str(p) for p in ctx.config.get("forbiddenImages") or []]
+    for pod in pod_templates(ctx.type, props):
+        hit = sorted(f"{k}={v}" for k, v in labels(pod.metadata).items() if (k, v) in _FORBIDDEN_LABELS)
+        if hit:
+            yield f"{pod.where} is labelled {', '.join(hit)} (the dashboard or Tiller)"
+        for c in pod.containers():
+            image = c.get("image")
+            if not isinstance(image, str) or not image:
+                continue
+            _, repo, _, _ = parse_image(image)
+            if any(fnmatch.fnmatchcase(repo.lower(), p) for p in patterns):
+                yield f"{_where(pod, c)} runs {image!r} (the dashboard or Tiller)"
+
+
+GIT_SYNC_COMMAND_ENV = ["GITSYNC_GIT", "GIT_SYNC_GIT"]
+
+
+@resource_rule(
+    name="git-sync-no-command-override",
+    description="No container overrides git-sync's git command (GITSYNC_GIT, or GIT_SYNC_GIT in git-sync v3): "
+                "whoever can edit the pod spec could run any binary through it.",
+    remediation="Remove the GITSYNC_GIT/GIT_SYNC_GIT variable (and --git argument); git-sync uses the git binary "
+                "of its image.",
+    type_prefixes=K8S,
+    checkov=("CKV_K8S_159",),
+)
+def git_sync_no_command_override(props: dict, ctx: Ctx) -> Iterable[str]:
+    for pod in pod_templates(ctx.type, props):
+        for c in pod.containers():
+            for e in as_list(c.get("env")):
+                if obj(e).get("name") in GIT_SYNC_COMMAND_ENV:
+                    yield f"{_where(pod, c)} sets {obj(e).get('name')}, which replaces the git command git-sync runs"
+            image = c.get("image")
+            if isinstance(image, str) and parse_image(image)[1].rsplit("/", 1)[-1] == "git-sync":
+                for a in as_list(c.get("args")) + as_list(c.get("command")):
+                    if str(a) == "--git" or str(a).startswith("--git="):
+                        yield f"{_where(pod, c)} passes {a} to git-sync, which replaces the git command it runs"
+
+
+@resource_rule(
+    name="kubernetes-secrets-external",
+    description="Where the stack's config requires it (allowInlineSecrets: false), no Kubernetes Secret carries "
+                "inline data: secrets come from an external store (Secrets Manager through the Secrets Store CSI "
+                "driver or External Secrets).",
+    remediation="Keep the secret in AWS Secrets Manager and mount it with the Secrets Store CSI driver (or sync it "
+                "with External Secrets) instead of putting data/stringData into a Secret the stack manages.",
+    type_prefixes=K8S,
+    config={
+        "allowInlineSecrets": {
+            "type": "boolean", "default": True,
+            "description": "Accept Secrets with data/stringData (the platform passes Pulumi secrets, encrypted in "
+                           "state, this way); false enforces external secret storage (CIS 4.4.2).",
+        },
+    },
+)
+def kubernetes_secrets_external(props: dict, ctx: Ctx) -> Iterable[str]:
+    if kind_of(ctx.type, props) != "Secret" or ctx.config.get("allowInlineSecrets", True):
+        return
+    # Presence only: the values are secret (and may be unknown in a preview).
+    inline = [k for k in ("data", "stringData") if k in props]
+    if inline:
+        yield f"the Secret carries inline {' and '.join(inline)} instead of referencing an external secret store"
