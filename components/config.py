@@ -535,7 +535,7 @@ class FargateProfileConfig:
     """A Fargate profile (up to five selectors, as EKS allows)."""
 
     selectors: tuple[FargateSelectorConfig, ...] = setting("selectors", "Namespace/label selectors.", check=Items(
-        min=1, max=MAX_FARGATE_SELECTORS, why="EKS quota"))
+        min=1, max=MAX_FARGATE_SELECTORS, why="EKS quota", unique=False))
 
 
 @dataclass(frozen=True)
