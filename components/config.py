@@ -1166,15 +1166,15 @@ def _check_cluster(cfg: StackConfig, ctx: _Ctx) -> None:
 
 
 def _check_network(cfg: StackConfig, ctx: _Ctx) -> None:
+    if ctx.region and cfg.azCount > regions.az_count(ctx.region):
+        ctx.error("azCount", f"{ctx.region} has {regions.az_count(ctx.region)} Availability Zones "
+                             f"(table of {regions.AZ_TABLE_CHECKED}); got {cfg.azCount}")
     if "vpcCidr" in ctx.failed:
         return
     vpc = cidr_plan.parse_ipv4_cidr(cfg.vpcCidr)
     if not 16 <= vpc.prefixlen <= 24:
         ctx.error("vpcCidr", f"AWS VPCs are /16 to /28 and EKS needs room: use /16 to /24; got /{vpc.prefixlen}")
         return
-    if ctx.region and cfg.azCount > regions.az_count(ctx.region):
-        ctx.error("azCount", f"{ctx.region} has {regions.az_count(ctx.region)} Availability Zones "
-                             f"(table of {regions.AZ_TABLE_CHECKED}); got {cfg.azCount}")
     for key in ("privateSubnetPrefix", "publicSubnetPrefix"):
         v = getattr(cfg, key)
         if v and not vpc.prefixlen < v <= cidr_plan.SMALLEST_SUBNET_PREFIX:

@@ -185,6 +185,16 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
         values[qualify(key)] = _override_string(key, value)
     errors += _check_declared_types(declared, stack_cfg, project, stack_path)
     if errors:
+        # The program would report these too, but it does not run now: report everything in this one run.
+        from components.config import check_config_keys
+        from components.planning import regions
+
+        errors += check_config_keys(sorted(values), project)
+        if "aws:region" in values:
+            try:
+                regions.check_region(values["aws:region"])
+            except ValueError as exc:
+                errors.append(ConfigError("aws:region", str(exc)))
         raise ConfigError.combine(errors)
     return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
 
