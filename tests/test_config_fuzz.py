@@ -129,9 +129,9 @@ def stack_files(draw) -> str:
         elif kind == "odd-nested":
             section = draw(st.sampled_from(["mlplatform:nodeGroups", "mlplatform:teams", "mlplatform:trainingJobs",
                                             "mlplatform:inferenceEndpoints", "mlplatform:tags"]))
-            entries = dict(cfg.get(section) or {})
+            entries = dict(cfg[section]) if isinstance(cfg.get(section), dict) else {}
             if entries:
-                name = draw(st.sampled_from(sorted(entries)))
+                name = draw(st.sampled_from(sorted(entries, key=str)))
                 entry = entries[name]
                 if isinstance(entry, dict) and entry:
                     entry = dict(entry)
@@ -155,9 +155,9 @@ def stack_files(draw) -> str:
                 "gpu: {<<: *s, role: gpu, instanceTypes: [g5.xlarge], minSize: 0, diskSizeGiB: 200}}")
         elif kind == "rename":
             section = draw(st.sampled_from(["mlplatform:nodeGroups", "mlplatform:teams"]))
-            entries = dict(cfg.get(section) or {})
+            entries = dict(cfg[section]) if isinstance(cfg.get(section), dict) else {}
             if entries:
-                name = draw(st.sampled_from(sorted(entries)))
+                name = draw(st.sampled_from(sorted(entries, key=str)))
                 entries[draw(st.sampled_from([Raw("~"), Raw("42"), "GPU", "a b", "ünï", "kube-system"]))] = \
                     entries.pop(name)
                 cfg[section] = entries
