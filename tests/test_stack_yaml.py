@@ -118,3 +118,10 @@ def test_overrides_refuse_none_and_non_json_types(tmp_path):
             read_stack_files(root, "t", {"tags": bad})
         assert str(info.value).startswith("invalid config tags")
     assert read_stack_files(root, "t", {"azCount": 2}).config["mlplatform:azCount"] == "2"
+
+
+def test_a_misspelt_stack_gets_a_did_you_mean(tmp_path):
+    root = _project(tmp_path, "config: {}\n")
+    (root / "Pulumi.dev.yaml").write_text("config: {}\n")
+    with pytest.raises(ProgramConfigError, match=r"Pulumi\.dve\.yaml does not exist \(did you mean --stack dev\?\)"):
+        read_stack_files(root, "dve")

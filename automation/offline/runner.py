@@ -139,6 +139,13 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
     if not isinstance(declared, dict):
         raise ProgramConfigError(f"{project_path.name}: config must be a map")
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_path.exists():
+        import difflib
+
+        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+        close = difflib.get_close_matches(stack, stacks, n=1, cutoff=0.5)
+        hint = f" (did you mean --stack {close[0]}?)" if close else (f" (stacks here: {', '.join(stacks)})" if stacks else "")
+        raise ProgramConfigError(f"{stack_path} does not exist{hint}")
     stack_doc = load_yaml(stack_path)
     if stack_doc is None:
         stack_doc = {}
