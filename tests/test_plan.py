@@ -137,3 +137,16 @@ def test_program_exception_exits_2(tmp_path):
     prog.write_text("raise ValueError('kaboom')\n")
     proc = plan("--stack", "dev", "--program", str(prog))
     assert proc.returncode == 2 and proc.stderr.strip() == "error: program failed: ValueError: kaboom"
+
+
+def test_every_config_error_is_one_line_in_one_run():
+    text = (ROOT / "Pulumi.dev.yaml").read_text()
+    text = text.replace("mlplatform:azCount: 2", "mlplatform:azCount: 5\n  aws:regoin: us-west-2", 1)
+    text = text.replace("maxSize: 2", "maxSize: 99999999999999999999", 1).replace("memory: 16Gi", "memory: 16m", 1)
+    with temp_stack(text) as stack:
+        proc = plan("--stack", stack)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert all(ln.startswith("error: invalid config ") for ln in lines), lines
+    keys = {ln.removeprefix("error: invalid config ").split(": ", 1)[0] for ln in lines}
+    assert keys == {"aws:regoin", "azCount", "nodeGroups.gpu.maxSize", "teams.inference.memory"}, lines

@@ -9,7 +9,7 @@ import typing
 def config_table() -> str:
     from components import config as c
 
-    rows = ["| Key | Type | Default | Description |", "| --- | --- | --- | --- |"]
+    rows = ["| Key | Type | Default | Checked | Description |", "| --- | --- | --- | --- | --- |"]
 
     def default(f: dataclasses.Field) -> str:
         if f.default is not dataclasses.MISSING:
@@ -26,7 +26,9 @@ def config_table() -> str:
         hints = typing.get_type_hints(cls)
         for f in c.config_fields(cls):
             key = f"{prefix}{f.metadata['key']}"
-            rows.append(f"| `{key}` | {c.type_name(hints[f.name])} | {default(f)} | {f.metadata['doc']} |")
+            check = f.metadata.get("check")
+            bounds = check.describe().replace("|", "\\|") if check is not None else "—"
+            rows.append(f"| `{key}` | {c.type_name(hints[f.name])} | {default(f)} | {bounds} | {f.metadata['doc']} |")
             tp = hints[f.name]
             if typing.get_origin(tp) is typing.Union:  # Optional[Section]: a nested object, keys key.<field>
                 section = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), None)

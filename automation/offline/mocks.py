@@ -595,7 +595,11 @@ def _policy_document(args: Mapping[str, Any], _m: "PlatformMocks") -> dict:
 
 
 def _azs(args: Mapping[str, Any], m: "PlatformMocks") -> dict:
-    letters = "abcdef"
+    from components.planning import regions
+
+    # As many zones as the region really has (dated table in components/planning/regions.py), so a plan
+    # asking for more AZs than exist fails offline as it would in AWS.
+    letters = "abcdefgh"[: regions.az_count(m.region)]
     names = [f"{m.region}{x}" for x in letters]
     prefix = "".join(w[0] for w in m.region.split("-")[:-1]) + m.region.split("-")[-1]
     return {"names": names, "zoneIds": [f"{prefix}-az{i + 1}" for i in range(len(names))],

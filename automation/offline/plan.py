@@ -398,5 +398,7 @@ def _one_line(exc: BaseException) -> str:
 def _fail(err: TextIO, message: str, debug: bool) -> int:
     if debug:
         traceback.print_exc(file=err)
-    err.write(f"error: {message}\n")
+    # A config with several problems reports each on its own line, every line naming its key or file.
+    for line in message.splitlines() or [""]:
+        err.write(f"error: {line}\n")
     return EXIT_ERROR

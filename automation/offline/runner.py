@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-import yaml
+import math
 
 import pulumi
 import pulumi.runtime
@@ -28,6 +28,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
+from automation.offline import stack_yaml
 from automation.offline.expand import expand_all
 from automation.offline.mocks import DEFAULT_REGION, PlatformMocks
 from automation.offline.monitor import Registration, RecordingMonitor, plain
@@ -39,36 +40,15 @@ SECRET_PLACEHOLDER = "offline-plan-secret"
 
 
 class ProgramConfigError(Exception):
-    """The stack files cannot be read: one line naming the file and why."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML loader that rejects duplicate keys, as the Pulumi CLI does."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ProgramConfigError(
-                f"duplicate key {key!r} at line {key_node.start_mark.line + 1} of {key_node.start_mark.name}"
-            )
-        seen[key] = loader.construct_object(value_node, deep=deep)
-    return seen
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    """The stack files cannot be read: one line per problem, naming the file (and line) and why."""
 
 
 def load_yaml(path: Path) -> Any:
+    """A YAML file read as the Pulumi CLI reads it (automation/offline/stack_yaml.py)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except FileNotFoundError:
-        raise ProgramConfigError(f"{path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ProgramConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        return stack_yaml.load(path)
+    except stack_yaml.StackYamlError as exc:
+        raise ProgramConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -82,73 +62,179 @@ class StackFiles:
 
     @property
     def region(self) -> str:
-        return self.config.get("aws:region", DEFAULT_REGION)
+        from components.planning import regions
+
+        region = self.config.get("aws:region", DEFAULT_REGION)
+        # A bad aws:region is reported by the program's config validation; the mocks still need a region.
+        return region if region in regions.known_regions() else DEFAULT_REGION
 
 
 def _config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
+    return stack_yaml.config_string(value)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def _without_ciphertext(value: Any) -> tuple[Any, bool]:
+    """``value`` with every ``{secure: ...}`` replaced by the offline placeholder, and whether there was one."""
+    if _is_secure(value):
+        return SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], hit = _without_ciphertext(v)
+            found = found or hit
+        return out, found
+    if isinstance(value, list):
+        items = [_without_ciphertext(v) for v in value]
+        return [v for v, _ in items], any(h for _, h in items)
+    return value, False
+
+
+def _override_string(key: str, value: Any) -> str:
+    """A Python value given as an override, as the text a program receives (None and non-JSON types refused)."""
+    def plain(v: Any, where: str) -> Any:
+        if v is None:
+            raise ProgramConfigError(f"invalid config {where}: is None; remove the key instead")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ProgramConfigError(f"invalid config {where}: must be a finite number; got {v}")
+        if isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, Mapping):
+            out = {}
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ProgramConfigError(f"invalid config {where}: keys must be strings; got {k!r}")
+                out[k] = plain(x, f"{where}.{k}")
+            return out
+        if isinstance(v, (list, tuple)):
+            return [plain(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        raise ProgramConfigError(f"invalid config {where}: unsupported type {type(v).__name__}")
+
+    return _config_string(plain(value, key))
 
 
 def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[str, Any]] = None) -> StackFiles:
-    """Read config the way the CLI does: project defaults, then the stack file, then ``overrides``."""
-    project_doc = load_yaml(project_dir / "Pulumi.yaml") or {}
+    """Read config the way the CLI does: project defaults, then the stack file, then ``overrides``.
+
+    Raises :class:`ProgramConfigError` for a file that cannot be read (file and line named) and
+    :class:`components.config.ConfigError` for keys the CLI would mishandle (the same setting written
+    both short and qualified) or values whose YAML type contradicts ``Pulumi.yaml``.
+    """
+    from components.config import ConfigError
+
+    project_path = project_dir / "Pulumi.yaml"
+    project_doc = load_yaml(project_path)
+    if project_doc is None:
+        project_doc = {}
+    if not isinstance(project_doc, dict):
+        raise ProgramConfigError(f"{project_path.name}: must be a map with a name: key")
     project = project_doc.get("name")
-    if not project:
-        raise ProgramConfigError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    if not project or not isinstance(project, str):
+        raise ProgramConfigError(f"{project_path} has no project name")
+    declared = project_doc.get("config") or {}
+    if not isinstance(declared, dict):
+        raise ProgramConfigError(f"{project_path.name}: config must be a map")
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    stack_doc = load_yaml(stack_path) or {}
+    if not stack_path.exists():
+        import difflib
+
+        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+        close = difflib.get_close_matches(stack, stacks, n=1, cutoff=0.5)
+        hint = f" (did you mean --stack {close[0]}?)" if close else (f" (stacks here: {', '.join(stacks)})" if stacks else "")
+        raise ProgramConfigError(f"{stack_path} does not exist{hint}")
+    stack_doc = load_yaml(stack_path)
+    if stack_doc is None:
+        stack_doc = {}
+    if not isinstance(stack_doc, dict):
+        raise ProgramConfigError(f"{stack_path.name}: a stack file must be a map with a config: key; "
+                                 f"got {_kind(stack_doc)}")
+    stack_cfg = stack_doc.get("config")
+    if stack_cfg is None:
+        stack_cfg = {}
+    if not isinstance(stack_cfg, dict):
+        raise ProgramConfigError(f"{stack_path.name}: config must be a map of key: value; got {_kind(stack_cfg)}")
     values: dict[str, str] = {}
     secrets: set[str] = set()
 
     def qualify(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
 
-    for key, decl in (project_doc.get("config") or {}).items():
+    for key, decl in declared.items():
         if isinstance(decl, dict) and "default" in decl:
             values[qualify(key)] = _config_string(decl["default"])
         elif isinstance(decl, dict) and "value" in decl:
             values[qualify(key)] = _config_string(decl["value"])
-    stack_cfg = stack_doc.get("config") or {}
-    if not isinstance(stack_cfg, dict):
-        raise ProgramConfigError(f"{stack_path}: config must be a map")
+    errors = []
+    written: dict[str, str] = {}
     for key, value in stack_cfg.items():
         full = qualify(key)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            # Ciphertext needs the stack's secrets provider; offline, secrets are placeholders (still secret).
-            values[full] = SECRET_PLACEHOLDER
+        if key.count(":") > 1 or key.startswith(":") or key.endswith(":"):
+            raise ProgramConfigError(f"{stack_path.name}: config key {key!r} must look like namespace:name")
+        if full in written:
+            # The CLI qualifies short keys with the project name and then keeps one of the two at random.
+            errors.append(ConfigError(full.split(":", 1)[1] if full.startswith(f"{project}:") else full,
+                                      f"is set twice in {stack_path.name}, as {written[full]!r} and {key!r} "
+                                      f"(did you mean to keep only {full}?)"))
+            continue
+        written[full] = key
+        value, secret = _without_ciphertext(value)
+        # Ciphertext needs the stack's secrets provider; offline, secrets are placeholders (still secret).
+        if secret:
             secrets.add(full)
-        else:
-            values[full] = _config_string(value)
+        values[full] = _config_string(value)
     for key, value in (overrides or {}).items():
-        values[qualify(key)] = _config_string(value)
-    _check_declared_types(project_doc.get("config") or {}, stack_cfg, project, stack_path)
+        if not isinstance(key, str) or not key:
+            raise ProgramConfigError(f"config override keys must be non-empty strings; got {key!r}")
+        values[qualify(key)] = _override_string(key, value)
+    errors += _check_declared_types(declared, stack_cfg, project, stack_path)
+    if errors:
+        # The program would report these too, but it does not run now: report everything in this one run.
+        from components.config import check_config_keys
+        from components.planning import regions
+
+        errors += check_config_keys(sorted(values), project)
+        if "aws:region" in values:
+            try:
+                regions.check_region(values["aws:region"])
+            except ValueError as exc:
+                errors.append(ConfigError("aws:region", str(exc)))
+        raise ConfigError.combine(errors)
     return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__)
 
 
 _YAML_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}
 
 
-def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, Any], project: str, path: Path) -> None:
-    """Refuse values whose YAML type contradicts Pulumi.yaml, as the Pulumi CLI does (e.g. an unquoted 1.35)."""
+def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, Any], project: str, path: Path) -> list:
+    """Values whose YAML type contradicts Pulumi.yaml, which the Pulumi CLI refuses (e.g. an unquoted 1.35)."""
+    from components.config import ConfigError
+
+    errors = []
     for key, decl in declared.items():
         if not isinstance(decl, dict) or "type" not in decl:
             continue
         full = key if ":" in key else f"{project}:{key}"
         short = full.split(":", 1)[1]
         value = stack_cfg.get(full, stack_cfg.get(short))
-        if value is None or (isinstance(value, dict) and set(value) == {"secure"}):
+        if value is None or _is_secure(value):
             continue
         want = _YAML_TYPES.get(decl["type"])
         ok = isinstance(value, want) and not (want is int and isinstance(value, bool)) if want else True
         if not ok:
-            raise ProgramConfigError(
-                f"invalid config {short}: Pulumi.yaml declares it {decl['type']} but {path.name} has "
-                f"{type(value).__name__} {value!r}" + (" (quote it)" if decl["type"] == "string" else "")
-            )
+            shown = value if isinstance(value, (str, int, float, bool)) else _kind(value)
+            errors.append(ConfigError(short, f"Pulumi.yaml declares it {decl['type']} but {path.name} has "
+                                             f"{type(value).__name__} {shown!r}"
+                                             + (" (quote it)" if decl["type"] == "string" else "")))
+    return errors
 
 
 @dataclass

@@ -8,7 +8,9 @@ before anything is created.
 
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -129,6 +131,30 @@ EFA_CAPABLE: frozenset[str] = frozenset(
 _INSTANCE_TYPE_RE = re.compile(r"^([a-z0-9-]+?)\.([a-z0-9-]+)$")
 
 
+@functools.lru_cache(maxsize=1)
+def ec2_instance_types() -> frozenset[str]:
+    """Every EC2 instance type AWS's API knows: the ``InstanceType`` enum of botocore's EC2 service model.
+
+    botocore is a pinned dependency (requirements.txt), so this list moves only when the pin does. It
+    says a type *exists*, not that it is offered in a given region or AZ (that needs the live
+    DescribeInstanceTypeOfferings API; README "Configuration checks").
+    """
+    from botocore.loaders import Loader
+
+    model = Loader().load_service_model("ec2", "service-2")
+    return frozenset(model["shapes"]["InstanceType"]["enum"])
+
+
+def ec2_families() -> frozenset[str]:
+    """Families that have at least one instance type in :func:`ec2_instance_types`."""
+    return frozenset(family_of(t) for t in ec2_instance_types() if _INSTANCE_TYPE_RE.match(t))
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def family_of(instance_type: str) -> str:
     """``"g6e.12xlarge"`` -> ``"g6e"``; raises ValueError on a malformed name."""
     m = _INSTANCE_TYPE_RE.match(instance_type or "")
@@ -137,12 +163,22 @@ def family_of(instance_type: str) -> str:
     return m.group(1)
 
 
+def check_instance_type(instance_type: str) -> str:
+    """``instance_type`` if EC2 has it (botocore's model), else ValueError with a did-you-mean."""
+    family_of(instance_type)
+    if instance_type not in ec2_instance_types():
+        raise ValueError(
+            f"{instance_type!r} is not an EC2 instance type{_did_you_mean(instance_type, ec2_instance_types())}"
+        )
+    return instance_type
+
+
 def family_info(instance_type: str) -> FamilyInfo:
     fam = family_of(instance_type)
     try:
         return FAMILIES[fam]
     except KeyError:
-        raise ValueError(f"instance family {fam!r} is not in the supported table") from None
+        raise ValueError(f"instance family {fam!r} is not in the supported table{_did_you_mean(fam, FAMILIES)}") from None
 
 
 def is_gpu(instance_type: str) -> bool:
