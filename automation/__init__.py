@@ -11,34 +11,34 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "PlatformStack": "automation.stack",
-    "StackLike": "automation.stack",
-    "StackRequest": "automation.stack",
-    "local_workspace_stack": "automation.stack",
-    "open_stack": "automation.stack",
-    "Secret": "automation.config_map",
-    "ConfigEntry": "automation.config_map",
-    "to_config_entries": "automation.config_map",
-    "ChangeSummary": "automation.results",
-    "PolicyViolation": "automation.results",
-    "OperationResult": "automation.results",
-    "OutputValue": "automation.results",
-    "Diagnostic": "automation.results",
-    "EventCollector": "automation.results",
-    "RichProgress": "automation.progress",
-    "PolicyPack": "automation.policy_pack",
-    "install_policy_pack": "automation.policy_pack",
-    "policy_pack_for": "automation.policy_pack",
-    "find_pulumi_cli": "automation.preflight",
-    "AutomationError": "automation.errors",
-    "PulumiCliNotFound": "automation.errors",
-    "CloudCredentialsMissing": "automation.errors",
-    "PolicyViolationError": "automation.errors",
-    "StackLocked": "automation.errors",
-    "StackNotFound": "automation.errors",
-    "OperationFailed": "automation.errors",
-    "ConfigMappingError": "automation.errors",
-    "PolicyPackInstallError": "automation.errors",
+    "PlatformStack": ".stack",
+    "StackLike": ".stack",
+    "StackRequest": ".stack",
+    "local_workspace_stack": ".stack",
+    "open_stack": ".stack",
+    "Secret": ".config_map",
+    "ConfigEntry": ".config_map",
+    "to_config_entries": ".config_map",
+    "ChangeSummary": ".results",
+    "PolicyViolation": ".results",
+    "OperationResult": ".results",
+    "OutputValue": ".results",
+    "Diagnostic": ".results",
+    "EventCollector": ".results",
+    "RichProgress": ".progress",
+    "PolicyPack": ".policy_pack",
+    "install_policy_pack": ".policy_pack",
+    "policy_pack_for": ".policy_pack",
+    "find_pulumi_cli": ".preflight",
+    "AutomationError": ".errors",
+    "PulumiCliNotFound": ".errors",
+    "CloudCredentialsMissing": ".errors",
+    "PolicyViolationError": ".errors",
+    "StackLocked": ".errors",
+    "StackNotFound": ".errors",
+    "OperationFailed": ".errors",
+    "ConfigMappingError": ".errors",
+    "PolicyPackInstallError": ".errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -48,4 +48,4 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'automation' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module, __name__), name)

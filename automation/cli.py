@@ -52,7 +52,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plan = sub.add_parser("plan", help=COMMANDS["plan"], description=COMMANDS["plan"])
     if _command_of(argv) == "plan":
-        from automation.offline.plan import add_arguments as plan_args
+        from .offline.plan import add_arguments as plan_args
 
         plan_args(plan)
     for name in ("preview", "up", "destroy", "outputs"):
@@ -76,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None, *, stack_factory: Any = None, std
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     if args.command == "plan":
-        from automation.offline.plan import run_cli
+        from .offline.plan import run_cli
 
         return run_cli(args)
     out, err = stdout or sys.stdout, stderr or sys.stderr
@@ -86,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None, *, stack_factory: Any = None, std
         err.write("error: interrupted\n")
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the contract is one line and an exit code
-        from automation.errors import AutomationError, PolicyViolationError
+        from .errors import AutomationError, PolicyViolationError
 
         if args.debug:
             traceback.print_exc(file=err)
@@ -98,7 +98,7 @@ def main(argv: Optional[Sequence[str]] = None, *, stack_factory: Any = None, std
         if isinstance(exc, AutomationError):
             err.write(f"error: {exc}\n")
             return exc.exit_code
-        from automation.stack import _last_line, _stderr_of
+        from .stack import _last_line, _stderr_of
 
         first = _last_line(_stderr_of(exc)) or (str(exc).strip().splitlines() or [""])[0]
         err.write(f"error: {type(exc).__name__}: {first}\n".replace(": \n", "\n"))
@@ -120,9 +120,9 @@ def _ask(prompt: str, stdin: TextIO, err: TextIO) -> str:
 
 
 def _live(args: argparse.Namespace, *, stack_factory: Any, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    from automation.errors import AutomationError, ConfirmationRequired
-    from automation.policy_pack import PROJECT_DIR
-    from automation.stack import PlatformStack
+    from .errors import AutomationError, ConfirmationRequired
+    from .policy_pack import PROJECT_DIR
+    from .stack import PlatformStack
 
     interactive = _isatty(stdin)
     if args.command in ("up", "destroy") and not args.yes and not interactive:
@@ -143,7 +143,7 @@ def _live(args: argparse.Namespace, *, stack_factory: Any, stdin: TextIO, out: T
     def progress(title: str) -> Any:
         from rich.console import Console
 
-        from automation.progress import RichProgress
+        from .progress import RichProgress
 
         return RichProgress(Console(file=err, highlight=False), title=title)
 

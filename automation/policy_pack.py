@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from automation.errors import PolicyPackInstallError
+from .errors import PolicyPackInstallError
+from .paths import PROGRAM_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = PROGRAM_DIR
 POLICY_DIR_NAME = "policies"
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]

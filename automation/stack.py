@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
 
-from automation.config_map import Structured, to_config_entries
-from automation.errors import (
+from .config_map import Structured, to_config_entries
+from .errors import (
     AutomationError,
     OperationFailed,
     PolicyViolationError,
@@ -35,15 +35,15 @@ from automation.errors import (
     StackNotFound,
     CloudCredentialsMissing,
 )
-from automation.policy_pack import PROJECT_DIR, PolicyPack, install_policy_pack, policy_pack_for, short_stack_name
-from automation.preflight import (
+from .policy_pack import PROJECT_DIR, PolicyPack, install_policy_pack, policy_pack_for, short_stack_name
+from .preflight import (
     find_pulumi_cli,
     looks_like_missing_credentials,
     pulumi_home,
     pulumi_sdk_version,
     require_aws_credentials,
 )
-from automation.results import EventCollector, OperationResult, OutputValue, outputs_from_sdk
+from .results import EventCollector, OperationResult, OutputValue, outputs_from_sdk
 
 OnEvent = Callable[[Any], None]
 

@@ -28,7 +28,9 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from automation.offline.monitor import Registration, flatten_refs
+from ..diagnostics import Diagnostic  # noqa: F401 - the one verdict type; re-exported for existing imports
+from ..errors import Error
+from .monitor import Registration, flatten_refs
 
 LEVELS = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -42,24 +44,8 @@ _MAX_MESSAGE = 400 * 1024 * 1024
 ENGINE_ADDRESS = "127.0.0.1:0"
 
 
-class PolicyPackError(Exception):
+class PolicyPackError(Error):
     """The pack could not be started, configured or queried: one line, no traceback."""
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One policy violation, as the engine reports it."""
-
-    policy: str
-    level: str  # "mandatory" | "advisory"
-    urn: str
-    message: str  # the violation text (the description line is in ``description``)
-    description: str
-    pack: str
-
-    def as_json(self) -> dict:
-        return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message,
-                "description": self.description, "pack": self.pack}
 
 
 @dataclass(frozen=True)
@@ -267,6 +253,7 @@ class PolicyPackClient:
                 message=text or d.description,
                 description=d.description,
                 pack=d.policyPackName,
+                pack_version=d.policyPackVersion,
             ))
         return out
 

@@ -23,9 +23,10 @@ from typing import Optional, TextIO
 
 import yaml
 
-from automation.offline.analyzer import Diagnostic, PolicyPackClient, PolicyPackError
-from automation.offline.monitor import Registration, mask_secrets, plain, secret_paths
-from automation.offline.runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
+from ..errors import Error
+from .analyzer import Diagnostic, PolicyPackClient, PolicyPackError
+from .monitor import Registration, mask_secrets, plain, secret_paths
+from .runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 SCHEMA_VERSION = 1
@@ -34,7 +35,7 @@ SECRET_MANIFEST_PLACEHOLDER = "b2ZmbGluZS1wbGFuLXNlY3JldA=="
 _NOT_MANIFESTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
 
 
-class PlanError(Exception):
+class PlanError(Error):
     """A failure the plan reports as one line and exit code 2."""
 
 

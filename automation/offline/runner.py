@@ -28,17 +28,19 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
-from automation.offline.expand import expand_all
-from automation.offline.mocks import DEFAULT_REGION, PlatformMocks
-from automation.offline.monitor import Registration, RecordingMonitor, plain
+from ..errors import ConfigError, Error
+from ..paths import PROGRAM_DIR
+from .expand import expand_all
+from .mocks import DEFAULT_REGION, PlatformMocks
+from .monitor import Registration, RecordingMonitor, plain
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = PROGRAM_DIR
 
 #: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
 SECRET_PLACEHOLDER = "offline-plan-secret"
 
 
-class ProgramConfigError(Exception):
+class ProgramConfigError(Error):
     """The stack files cannot be read: one line naming the file and why."""
 
 
@@ -151,6 +153,70 @@ def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, A
             )
 
 
+def stack_files_from_config(project_dir: Path, stack: str, config: Mapping[str, Any]) -> StackFiles:
+    """Like :func:`read_stack_files`, with ``config`` (a stack file's ``config:`` map) in place of the file.
+
+    Keys may carry the project's namespace or not (``azCount``,
+    ``mlplatform:azCount``, ``aws:region``). Values are what YAML would give:
+    strings, numbers, booleans, lists and maps, checked against the types
+    ``Pulumi.yaml`` declares as the CLI checks a stack file. ``Secret(value)``
+    (``automation.config_map``) marks a secret; ``{"secure": ...}`` (ciphertext
+    copied from a stack file) becomes a secret placeholder, as in stack files.
+    Raises :class:`ConfigError` naming the key (every bad key at once).
+    """
+    from ..config_map import _contains_secret, _plain
+    from ..errors import ConfigMappingError
+
+    project_doc = load_yaml(project_dir / "Pulumi.yaml") or {}
+    project = project_doc.get("name")
+    if not project:
+        raise ProgramConfigError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    declared = {(k if ":" in k else f"{project}:{k}"): d for k, d in (project_doc.get("config") or {}).items()}
+    values: dict[str, str] = {}
+    secrets: set[str] = set()
+    for full, decl in declared.items():
+        if isinstance(decl, dict) and ("default" in decl or "value" in decl):
+            values[full] = _config_string(decl.get("default", decl.get("value")))
+    problems: list[ConfigError] = []
+    given: dict[str, str] = {}
+    for key, value in config.items():
+        if not isinstance(key, str) or not key or key.startswith(":") or key.endswith(":"):
+            problems.append(ConfigError(str(key), "config keys are non-empty strings such as azCount or aws:region"))
+            continue
+        full = key if ":" in key else f"{project}:{key}"
+        short = full.split(":", 1)[1] if full.startswith(f"{project}:") else full
+        if full in given:
+            problems.append(ConfigError(short, f"given twice ({given[full]!r} and {key!r})"))
+            continue
+        given[full] = key
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            values[full] = SECRET_PLACEHOLDER
+            secrets.add(full)
+            continue
+        if value is None:
+            problems.append(ConfigError(short, "is None: leave the key out to use its default"))
+            continue
+        secret = _contains_secret(value)
+        try:
+            inner = _plain(value, short)  # Secret markers removed, tuples as lists, only JSON types
+        except ConfigMappingError as exc:
+            problems.append(ConfigError(short, str(exc)))
+            continue
+        decl = declared.get(full)
+        want = _YAML_TYPES.get(decl.get("type")) if isinstance(decl, dict) else None
+        if want is not None and (not isinstance(inner, want) or (want is int and isinstance(inner, bool))):
+            problems.append(ConfigError(short, f"Pulumi.yaml declares it {decl['type']} but the config has "
+                                               f"{type(inner).__name__} {inner!r}"
+                                               + (" (give it as a string)" if want is str else "")))
+            continue
+        values[full] = _config_string(inner)
+        if secret:
+            secrets.add(full)
+    if problems:
+        raise ConfigError(problems[0].key, problems[0].reason, errors=problems if len(problems) > 1 else ())
+    return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
+
+
 @dataclass
 class ProgramRun:
     """What one program run registered."""
@@ -206,12 +272,12 @@ def _program_gc() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _program_environment(project_dir: Path) -> Iterator[None]:
+def _program_environment(project_dir: Path, work_dir: Optional[Path] = None) -> Iterator[None]:
     old_cwd = os.getcwd()
     added = str(project_dir) not in sys.path
     if added:
         sys.path.insert(0, str(project_dir))
-    os.chdir(project_dir)
+    os.chdir(work_dir or project_dir)
     try:
         yield
     finally:
@@ -230,8 +296,14 @@ def run_under_mocks(
     secret_keys: tuple[str, ...] = (),
     region: Optional[str] = None,
     project_dir: Path = PROJECT_DIR,
+    work_dir: Optional[Path] = None,
 ) -> ProgramRun:
-    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor."""
+    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor.
+
+    ``project_dir`` (on ``sys.path``) holds the program's modules; the program
+    runs in ``work_dir`` (default ``project_dir``), so relative paths in its
+    config resolve there, as they resolve against the project directory under the CLI.
+    """
     region = region or config.get("aws:region", DEFAULT_REGION)
     mocks = PlatformMocks(region=region)
     monitor = RecordingMonitor(mocks)
@@ -261,7 +333,7 @@ def run_under_mocks(
         old_loop = asyncio.get_event_loop_policy().get_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(project_dir), _program_gc():
+        with _program_environment(project_dir, work_dir), _program_gc():
             loop.run_until_complete(run_in_stack(body))
     finally:
         loop.close()
@@ -270,7 +342,7 @@ def run_under_mocks(
         logger.removeHandler(handler)
     # Registrations complete on worker threads in no fixed order; sort so plans are reproducible.
     registrations = sorted(monitor.registrations(), key=lambda r: r.urn)
-    children, skipped = expand_all(registrations, project_dir)
+    children, skipped = expand_all(registrations, work_dir or project_dir)
     return ProgramRun(
         project=project,
         stack=stack,
@@ -288,9 +360,16 @@ def run_program(
     program: Optional[Path] = None,
     project_dir: Path = PROJECT_DIR,
     overrides: Optional[Mapping[str, Any]] = None,
+    config: Optional[Mapping[str, Any]] = None,
+    work_dir: Optional[Path] = None,
 ) -> ProgramRun:
-    """Run the project's program (or ``program``) for ``stack`` under mocks."""
-    files = read_stack_files(project_dir, stack, overrides)
+    """Run the project's program (or ``program``) for ``stack`` under mocks.
+
+    ``config`` (see :func:`stack_files_from_config`) replaces ``Pulumi.<stack>.yaml``;
+    ``work_dir`` is where relative paths in the config resolve (default ``project_dir``).
+    """
+    files = read_stack_files(project_dir, stack, overrides) if config is None \
+        else stack_files_from_config(project_dir, stack, {**config, **(overrides or {})})
     path = Path(program) if program else project_dir / "__main__.py"
     if not path.exists():
         raise ProgramConfigError(f"program {path} does not exist")
@@ -302,4 +381,5 @@ def run_program(
         secret_keys=files.secret_keys,
         region=files.region,
         project_dir=project_dir,
+        work_dir=work_dir,
     )
