@@ -228,20 +228,26 @@ def _resolve(stack: str, config: Optional[ConfigMapping], project_dir: Optional[
 
 @contextlib.contextmanager
 def _program_modules(program: Path) -> Iterator[None]:
-    """Make sure the program's top-level packages (``components``...) are the ones under ``program``.
+    """Run with the program's own top-level packages (``components``...), and leave the caller's as they were.
 
-    The program imports them by plain name; a process that ran another copy of
-    the program (a checkout, then the bundled one) would otherwise reuse the
-    first copy's modules from ``sys.modules``.
+    The program imports them by plain name. Modules of those names already
+    loaded (the caller's own ``components``, or another copy of the program)
+    are set aside for the run and put back afterwards, and the program's are
+    dropped, so nothing of the program stays importable in the caller's process.
     """
     names = {p.name for p in program.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
     names |= {p.stem for p in program.glob("*.py") if p.stem != "__main__"}
-    root = str(program.resolve())
-    for mod_name in [m for m in list(sys.modules) if m.split(".", 1)[0] in names]:
-        file = getattr(sys.modules[mod_name], "__file__", None) or ""
-        if not str(Path(file).resolve()).startswith(root + os.sep):
-            del sys.modules[mod_name]
-    yield
+
+    def ours() -> list[str]:
+        return [m for m in list(sys.modules) if m.split(".", 1)[0] in names]
+
+    saved = {m: sys.modules.pop(m) for m in ours()}
+    try:
+        yield
+    finally:
+        for m in ours():
+            del sys.modules[m]
+        sys.modules.update(saved)
 
 
 def _translate(exc: BaseException) -> BaseException:
@@ -278,6 +284,8 @@ def _plan(stack: str, *, config: Optional[ConfigMapping] = None, project_dir: Op
             translated = _translate(exc)
             if translated is exc:
                 raise
+            if isinstance(translated, ConfigError):
+                raise translated from None  # the program's traceback says nothing the key and reason do not
             raise translated from exc
     return PlanResult._from_offline(result, fresh=fresh)
 

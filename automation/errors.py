@@ -13,7 +13,7 @@ The hierarchy::
     ├── ConfigError            a config value is invalid (.key, .reason, .errors)
     ├── ProgramError           the Pulumi program raised something that is not a config error
     ├── WorkspaceError         a directory cannot serve as the program's workspace
-    ├── PlanError, ProgramConfigError, PolicyPackError   (the offline plan; defined next to it)
+    ├── ProgramConfigError, PlanError, PolicyPackError   the offline plan: stack files, plan files, the pack
     └── AutomationError        live operations through the Automation API
         ├── PulumiCliNotFound, CloudCredentialsMissing, StackLocked, StackNotFound,
         ├── PolicyViolationError (exit code 1), OperationFailed, ConfigMappingError,
@@ -94,6 +94,18 @@ class WorkspaceError(Error):
 
     def __init__(self, message: str) -> None:
         super().__init__(_one_line(message))
+
+
+class ProgramConfigError(Error):
+    """The stack files cannot be read: one line naming the file and why (offline plan)."""
+
+
+class PlanError(Error):
+    """The offline plan failed (a policy config or plan file it cannot use): one line."""
+
+
+class PolicyPackError(Error):
+    """The policy pack could not be started, configured or queried (offline plan): one line, no traceback."""
 
 
 class AutomationError(Error):

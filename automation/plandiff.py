@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, TextIO, Union
 
-from .offline.plan import PlanError
+from .errors import PlanError
 
 SECRET = "[secret]"
 #: Leaf keys whose changes are version moves (matched on the last path segment, case-insensitively).

@@ -29,7 +29,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from ..diagnostics import Diagnostic  # noqa: F401 - the one verdict type; re-exported for existing imports
-from ..errors import Error
+from ..errors import PolicyPackError  # noqa: F401 - defined with the other errors; raised and re-exported here
 from .monitor import Registration, flatten_refs
 
 LEVELS = {
@@ -42,10 +42,6 @@ LEVEL_ENUM = {v: k for k, v in LEVELS.items()}
 _MAX_MESSAGE = 400 * 1024 * 1024
 #: The Python policy host parses but does not use the engine address; the engine passes its own.
 ENGINE_ADDRESS = "127.0.0.1:0"
-
-
-class PolicyPackError(Error):
-    """The pack could not be started, configured or queried: one line, no traceback."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional, TextIO, Union
 
 import yaml
 
-from ..errors import Error
+from ..errors import PlanError  # noqa: F401 - defined with the other errors; raised and re-exported here
 from .analyzer import Diagnostic, PolicyPackClient, PolicyPackError
 from .monitor import Registration, mask_secrets, plain, secret_paths
 from .runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
@@ -34,10 +34,6 @@ SCHEMA_VERSION = 1
 #: base64 of "offline-plan-secret": a valid placeholder for Secret data in written manifests.
 SECRET_MANIFEST_PLACEHOLDER = "b2ZmbGluZS1wbGFuLXNlY3JldA=="
 _NOT_MANIFESTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
-
-
-class PlanError(Error):
-    """A failure the plan reports as one line and exit code 2."""
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
-from ..errors import ConfigError, Error
+from ..errors import ConfigError, ProgramConfigError
 from ..paths import PROGRAM_DIR
 from .expand import expand_all
 from .mocks import DEFAULT_REGION, PlatformMocks
@@ -38,10 +38,6 @@ PROJECT_DIR = PROGRAM_DIR
 
 #: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
 SECRET_PLACEHOLDER = "offline-plan-secret"
-
-
-class ProgramConfigError(Error):
-    """The stack files cannot be read: one line naming the file and why."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
