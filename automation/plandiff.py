@@ -32,6 +32,8 @@ SECRET = "[secret]"
 #: Leaf keys whose changes are version moves (matched on the last path segment, case-insensitively).
 VERSION_KEY = re.compile(r"(?i)(version|^tag|^image|^imageTag|^chart)$")
 _MISSING = object()
+#: Resource types listed first among version moves (the control plane the rest follows).
+CLUSTER_TYPES = frozenset({"eks:index:Cluster", "aws:eks/cluster:Cluster"})
 
 
 def load_plan(path: Union[str, Path]) -> dict[str, Any]:
@@ -124,9 +126,11 @@ class PlanDiff:
         return not (self.added or self.removed or self.changed or self.outputs or self.verdicts)
 
     def version_moves(self) -> list[tuple[ResourceChange, Change]]:
-        return [(rc, c) for rc in self.changed for c in rc.changes if c.is_version and c.kind == "changed"]
+        """Every changed value whose key names a version, tag or image: clusters first, then by type and name."""
+        moves = [(rc, c) for rc in self.changed for c in rc.changes if c.is_version and c.kind == "changed"]
+        return sorted(moves, key=lambda m: (m[0].type not in CLUSTER_TYPES, m[0].type, m[0].name, m[1].path))
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "old": {"file": self.old_label, "stack": self.old_stack},
             "new": {"file": self.new_label, "stack": self.new_stack},
@@ -142,6 +146,8 @@ class PlanDiff:
             "outputs": [c.as_json() for c in self.outputs],
             "verdicts": [v.as_json() for v in self.verdicts],
         }
+
+    as_json = to_json
 
 
 # --------------------------------------------------------------------------- comparing
