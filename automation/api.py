@@ -41,7 +41,6 @@ import shutil
 import sys
 import threading
 import traceback
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, TextIO, Union
@@ -64,10 +63,26 @@ _PLAN_LOCK = threading.RLock()
 # --------------------------------------------------------------------------- results
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A read-only ``dict``: results stay immutable and still go straight into ``json.dumps``."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("plan results are read-only; copy them first (e.g. dict(x) or result.to_json())")
+
+    __setitem__ = __delitem__ = __ior__ = _readonly  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+
 def _frozen(value: Any) -> Any:
-    """A read-only view of JSON data (maps become mappingproxies, lists tuples)."""
+    """A read-only copy of JSON data (maps become FrozenDicts, lists tuples)."""
     if isinstance(value, Mapping):
-        return types.MappingProxyType({k: _frozen(v) for k, v in value.items()})
+        return FrozenDict({k: _frozen(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_frozen(v) for v in value)
     return value

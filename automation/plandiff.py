@@ -182,11 +182,9 @@ def _walk(old: Any, new: Any, path: str, out: list[Change], secrets: Sequence[st
     kind = "added" if old is _MISSING else "removed" if new is _MISSING else "changed"
     o = None if old is _MISSING else old
     n = None if new is _MISSING else new
-    if _is_secret(path, secrets):
+    if _is_secret(path, secrets):  # the values differ (a secret changed, or stopped being one): show that, not them
         o = None if o is None else SECRET
         n = None if n is None else SECRET
-        if o == n:
-            return
     out.append(Change(path=path, old=o, new=n, kind=kind))
 
 
