@@ -1,5 +1,8 @@
 """Manage the ML platform per environment: ``python -m automation`` and a small typed library.
 
+The public face of this library is the ``mlplatform`` package (``import mlplatform``); installed, this
+package is ``mlplatform.automation``.
+
 The public names are resolved lazily, so ``import automation`` (and therefore
 ``python -m automation --help`` and the offline plan) never imports
 ``pulumi.automation`` or anything else heavy, and has no side effects.
@@ -23,13 +26,25 @@ _EXPORTS = {
     "PolicyViolation": ".results",
     "OperationResult": ".results",
     "OutputValue": ".results",
-    "Diagnostic": ".results",
+    "Diagnostic": ".diagnostics",
     "EventCollector": ".results",
     "RichProgress": ".progress",
     "PolicyPack": ".policy_pack",
     "install_policy_pack": ".policy_pack",
     "policy_pack_for": ".policy_pack",
     "find_pulumi_cli": ".preflight",
+    "plan": ".api",
+    "preview": ".api",
+    "up": ".api",
+    "destroy": ".api",
+    "outputs": ".api",
+    "PlanResult": ".api",
+    "Resource": ".api",
+    "prepare_workspace": ".api",
+    "diff_plans": ".plandiff",
+    "Error": ".errors",
+    "ConfigError": ".errors",
+    "ProgramError": ".errors",
     "AutomationError": ".errors",
     "PulumiCliNotFound": ".errors",
     "CloudCredentialsMissing": ".errors",

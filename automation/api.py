@@ -420,9 +420,22 @@ def _open_live(stack: str, config: Optional[ConfigMapping], project_dir: Optiona
 
 
 def _replace_config(ps: Any, config: ConfigMapping) -> None:
-    """Make ``config`` the stack's whole config, as its stack file would be (keys not given are removed)."""
-    from .config_map import qualify
+    """Make ``config`` the stack's whole config, as its stack file would be (keys not given are removed).
 
+    Checked first exactly as :func:`plan` checks a mapping (declared types, None values...), so a bad
+    value is refused before the engine runs. Ciphertext (``secure:``) belongs to one stack's secrets
+    provider and cannot be moved: pass the plaintext as ``Secret(...)`` instead.
+    """
+    from .config_map import qualify
+    from .offline.runner import stack_files_from_config
+
+    secure = [k for k, v in config.items() if isinstance(v, Mapping) and set(v) == {"secure"}]
+    if secure:
+        problems = [ConfigError(str(k), "is encrypted (secure:) for another stack's secrets provider: pass the "
+                                        "plaintext as mlplatform.Secret(...), or set it with `pulumi config set "
+                                        "--secret`") for k in secure]
+        raise ConfigError(problems[0].key, problems[0].reason, errors=problems if len(problems) > 1 else ())
+    stack_files_from_config(ps.project_dir, ps.name, config)
     wanted = {qualify(k, ps.project) for k in config}
     existing = set(ps.stack.get_all_config())
     stale = sorted(k for k in existing if k not in wanted)

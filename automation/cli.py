@@ -74,7 +74,7 @@ def build_parser(argv: Optional[Sequence[str]] = None, prog: str = "python -m au
         if name in ("up", "outputs"):
             p.add_argument("--show-secrets", action="store_true", help="print secret outputs in clear")
         p.add_argument("--cwd", type=Path, default=None, metavar="DIR",
-                       help="project directory (default: this repository)")
+                       help="project directory (default: this checkout; installed: ~/.mlplatform/workspace)")
         p.add_argument("--debug", action="store_true", help="show tracebacks")
     diff = sub.add_parser("diff", help=COMMANDS["diff"], description=COMMANDS["diff"])
     from .plandiff import add_arguments as diff_args

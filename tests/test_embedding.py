@@ -318,26 +318,26 @@ def test_cli_reports_every_mapping_problem_on_its_own_line_and_exits_2(tmp_path)
 # --------------------------------------------------------------------------- live operations' workspace and config
 
 
-def test_a_workspace_is_a_complete_copy_of_the_program_run_by_this_environment(tmp_path):
+def test_a_workspace_is_a_complete_copy_of_the_program_run_by_this_environment(tmp_path, dev_from_file):
     from automation.api import prepare_workspace
 
     ws = tmp_path / "ws"
     ws.mkdir()
-    (ws / "Pulumi.dev.yaml").write_text("config: {}\n")  # the user's own stack settings are never overwritten
+    (ws / "Pulumi.prod.yaml").write_text("config: {}\n")  # the user's own stack settings are never overwritten
     assert prepare_workspace(ws) == ws.resolve()
     for entry in ("__main__.py", "Pulumi.yaml", "components/config.py", "policies/guardrails/__init__.py",
-                  "policies/config/prod.json", "examples/training/mnist_ddp.py", "Pulumi.prod.yaml"):
+                  "policies/config/prod.json", "examples/training/mnist_ddp.py", "Pulumi.dev.yaml"):
         assert (ws / entry).is_file(), entry
-    assert (ws / "Pulumi.dev.yaml").read_text() == "config: {}\n"
+    assert (ws / "Pulumi.prod.yaml").read_text() == "config: {}\n"
     for spec in (ws / "Pulumi.yaml", ws / "policies" / "PulumiPolicy.yaml"):
         assert yaml.safe_load(spec.read_text())["runtime"]["options"]["virtualenv"] == sys.prefix
     assert yaml.safe_load((ws / "Pulumi.yaml").read_text())["config"] == \
         yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     stamp = (ws / "components" / "config.py").stat().st_mtime_ns
     assert prepare_workspace(ws) == ws.resolve() and (ws / "components" / "config.py").stat().st_mtime_ns == stamp
-    # The copy is a working project: its own program plans the prod stack exactly as the checkout does.
-    copy_plan = mlplatform.plan("prod", project_dir=ws)
-    assert [r.urn for r in copy_plan.resources] == [r.urn for r in mlplatform.plan("prod").resources]
+    # The copy is a working project: its own program plans the dev stack exactly as the checkout does.
+    copy_plan = mlplatform.plan("dev", project_dir=ws)
+    assert mlplatform.diff_plans(dev_from_file.to_json(), copy_plan.to_json()).empty
 
 
 def test_a_workspace_is_never_written_over_unrelated_files(tmp_path):
@@ -373,3 +373,24 @@ def test_config_from_a_file_replaces_the_stack_config_for_live_commands(tmp_path
     assert fake.config["mlplatform:azCount"].value == "3" and fake.config["aws:region"].value == "eu-west-1"
     names = [name for name, _ in fake.calls]
     assert names.index("remove_all_config") < names.index("set_all_config") < names.index("preview")
+
+
+@pytest.mark.parametrize("config,needle", [
+    ({"grafanaAdminPassword": {"secure": "v1:abc"}}, "invalid config grafanaAdminPassword: is encrypted (secure:)"),
+    ({"kubernetesVersion": 1.35}, "invalid config kubernetesVersion: Pulumi.yaml declares it string"),
+])
+def test_live_commands_refuse_a_bad_config_file_before_the_engine_runs(tmp_path, monkeypatch, config, needle):
+    import io
+
+    from automation.cli import main
+    from tests.test_automation_stack import FakeStack, factory_for
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    fake = FakeStack(config={"mlplatform:azCount": "2"})
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"config": config}))
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["preview", "--stack", "team-a", "--config", str(tmp_path / "cfg.yaml")],
+                stack_factory=factory_for(fake), stdout=out, stderr=err)
+    assert code == 2 and err.getvalue().startswith(f"error: {needle}") and len(err.getvalue().splitlines()) == 1
+    assert fake.calls == [] and fake.config == {"mlplatform:azCount": "2"}

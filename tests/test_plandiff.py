@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -134,6 +133,7 @@ def test_unreadable_plan_files_exit_2_with_one_line(tmp_path):
 
 def test_plan_compare_shows_the_kubernetes_bump_on_the_cluster_and_every_addon_that_moves(tmp_path):
     """`plan --config` (a stack file from elsewhere) and `--compare`, then `diff` on the two files."""
+    from automation.cli import main
     from components import versions
 
     old_minor = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["mlplatform:kubernetesVersion"]
@@ -145,20 +145,21 @@ def test_plan_compare_shows_the_kubernetes_bump_on_the_cluster_and_every_addon_t
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "upgrade.yaml").write_text(yaml.safe_dump(stack))
-    subprocess.run(["cp", "-r", str(ROOT / "examples"), str(work)], check=True)  # the stack's relative paths
+    shutil.copytree(ROOT / "examples", work / "examples")  # the stack's relative paths resolve next to the file
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "automation", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=600)
+    def run(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(args), stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
 
-    base = run("plan", "--stack", "dev", "--json", str(tmp_path / "old.json"))
-    assert base.returncode == 0, base.stderr
-    up = run("plan", "--stack", "dev", "--config", str(work / "upgrade.yaml"), "--json", str(tmp_path / "new.json"),
-             "--compare", str(tmp_path / "old.json"))
-    assert up.returncode == 0, up.stderr
+    code, _, err = run("plan", "--stack", "dev", "--json", str(tmp_path / "old.json"))
+    assert code == 0, err
+    code, stdout, err = run("plan", "--stack", "dev", "--config", str(work / "upgrade.yaml"),
+                            "--json", str(tmp_path / "new.json"), "--compare", str(tmp_path / "old.json"))
+    assert code == 0, err
     old, new = json.loads((tmp_path / "old.json").read_text()), json.loads((tmp_path / "new.json").read_text())
     cluster = next(r for r in new["resources"] if r["type"] == "eks:index:Cluster")
-    assert f'{cluster["name"]}  version: "{old_minor}" → "{new_minor}"' in up.stdout
+    assert f'{cluster["name"]}  version: "{old_minor}" → "{new_minor}"' in stdout
 
     # Every EKS add-on the stack installs whose pinned version differs between the two minors moves, with
     # exactly the pinned versions; the others do not show up at all.
@@ -173,9 +174,9 @@ def test_plan_compare_shows_the_kubernetes_bump_on_the_cluster_and_every_addon_t
     assert {k: v for k, v in moves.items() if k[1] == "addonVersion"} == \
         {(name, "addonVersion"): pair for name, pair in moving.items()}
     for name, (a, b) in moving.items():
-        assert f'{name}  addonVersion: "{a}" → "{b}"' in up.stdout
-    assert up.stdout.index("Version changes") > up.stdout.index("Result: ")  # the plan's own text comes first
+        assert f'{name}  addonVersion: "{a}" → "{b}"' in stdout
+    assert stdout.index("Version changes") > stdout.index("Result: ")  # the plan's own text comes first
 
-    cli = run("diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--json", "-")
-    assert cli.returncode == 0, cli.stderr
-    assert json.loads(cli.stdout)["versions"] == d.to_json()["versions"]
+    code, stdout, err = run("diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), "--json", "-")
+    assert code == 0, err
+    assert json.loads(stdout)["versions"] == d.to_json()["versions"]
