@@ -63,7 +63,7 @@ class ConfigError(Error, ValueError):
         found = [e for e in (getattr(exc, "errors", None) or (exc,)) if getattr(e, "key", None) is not None]
         if not found:
             return cls(str(getattr(exc, "key", "") or "config"), str(exc))
-        parts = [cls(str(e.key), str(getattr(e, "reason", None) or e)) for e in found]
+        parts = [cls(str(getattr(e, "key")), str(getattr(e, "reason", None) or e)) for e in found]
         return cls(parts[0].key, parts[0].reason, errors=parts if len(parts) > 1 else ())
 
 

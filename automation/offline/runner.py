@@ -199,9 +199,10 @@ def stack_files_from_config(project_dir: Path, stack: str, config: Mapping[str, 
             problems.append(ConfigError(short, str(exc)))
             continue
         decl = declared.get(full)
-        want = _YAML_TYPES.get(decl.get("type")) if isinstance(decl, dict) else None
+        declared_type = str(decl.get("type")) if isinstance(decl, dict) else ""
+        want = _YAML_TYPES.get(declared_type)
         if want is not None and (not isinstance(inner, want) or (want is int and isinstance(inner, bool))):
-            problems.append(ConfigError(short, f"Pulumi.yaml declares it {decl['type']} but the config has "
+            problems.append(ConfigError(short, f"Pulumi.yaml declares it {declared_type} but the config has "
                                                f"{type(inner).__name__} {inner!r}"
                                                + (" (give it as a string)" if want is str else "")))
             continue
