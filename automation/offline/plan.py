@@ -254,7 +254,9 @@ def print_summary(result: Union[PlanResult, Mapping[str, Any]], out: TextIO = sy
     mandatory = [d for d in diags if d.get("level") == "mandatory"]
     advisory = [d for d in diags if d.get("level") == "advisory"]
     verdict = "BLOCKED" if mandatory else "passes"
-    w(f"Offline plan of stack {doc.get('stack')} (project {doc.get('project')}): {verdict}: {len(mandatory)} mandatory, "
+    program = doc.get("program")
+    where = f"project {doc.get('project')}" + (f", program {program}" if program and program != "__main__.py" else "")
+    w(f"Offline plan of stack {doc.get('stack')} ({where}): {verdict}: {len(mandatory)} mandatory, "
       f"{len(advisory)} advisory violations\n")
     blind = doc.get("blind") or []
     for title, chosen in (("Mandatory violations", mandatory), ("Advisory violations", advisory),
