@@ -26,11 +26,16 @@ K8S = "1.35"
 OFFLINE = ("crds", "admission", "scalers", "helm")
 
 
-def validate_run(run: ProgramRun, only: Sequence[str] = OFFLINE, k8s_version: str = K8S) -> Report:
-    """The run's Kubernetes objects and Helm releases through the outside validators."""
+def validate_run(run: ProgramRun, only: Sequence[str] = OFFLINE, k8s_version: str = K8S,
+                 extra: Sequence[dict] = ()) -> Report:
+    """The run's Kubernetes objects and Helm releases through the outside validators; ``extra`` objects are
+    added as if the run created them (what another component of the stack would)."""
     with tempfile.TemporaryDirectory(prefix="validate-run-") as tmp:
         mdir, plan = Path(tmp) / "manifests", Path(tmp) / "plan.json"
         write_manifests(run, mdir)
+        for i, obj in enumerate(extra):
+            (mdir / f"zz-extra-{i}.yaml").write_text(f"# urn: urn:pulumi:test::mlplatform::extra::{i}\n"
+                                                     + yaml.safe_dump(obj))
         plan.write_text(json.dumps({"resources": [resource_json(r) for r in run.registrations]}, default=str))
         return validate_stack("test", mdir, plan, list(only), Report("test"), k8s_version=k8s_version)
 
