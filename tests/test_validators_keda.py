@@ -255,6 +255,25 @@ def test_cloudwatch_needs_an_expression_or_a_full_metric_and_valid_periods():
     assert "has to be a multiple of 60" in message
 
 
+def test_cpu_and_memory_triggers_need_a_metric_type_and_a_matching_value():
+    def cpu(metric_type, value):
+        return vllm(triggers=[{"type": "cpu", **({"metricType": metric_type} if metric_type else {}),
+                               "metadata": {"value": value}}])
+
+    assert scaler_errors(cpu("Utilization", "60")) == [] and scaler_errors(cpu("AverageValue", "500m")) == []
+    assert [p for p, _ in scaler_errors(cpu(None, "60"))] == ["spec.triggers[0].metricType"]
+    assert [p for p, _ in scaler_errors(cpu("Utilization", "60%"))] == ["spec.triggers[0].metadata.value"]
+    assert [p for p, _ in scaler_errors(cpu("AverageValue", "lots"))] == ["spec.triggers[0].metadata.value"]
+
+
+def test_open_ended_scalers_are_not_checked_for_unknown_keys():
+    pulsar = vllm(triggers=[{"type": "pulsar", "metadata": {
+        "adminURL": "http://p:8080", "topic": "t", "subscription": "s", "oauthTokenURI": "http://idp"}}])
+    assert upstream.keda_scalers()["pulsar"]["openEnded"] and scaler_errors(pulsar) == []
+    pulsar["spec"]["triggers"][0]["metadata"]["msgBacklogThreshold"] = "many"  # known keys still parse-checked
+    assert [p for p, _ in scaler_errors(pulsar)] == ["spec.triggers[0].metadata.msgBacklogThreshold"]
+
+
 @pytest.mark.parametrize("value,go_type,ok", [
     ("10", "int64", True), ("10.0", "int64", False), ("1e3", "int", False), ("-1", "uint", False),
     ("128", "int8", False), ("1e3", "float64", True), (".5", "float64", False), ("t", "bool", True),

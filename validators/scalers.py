@@ -32,8 +32,8 @@ tools/vendor_upstream/sources_keda.py); the rules below are those of
   ``exclusiveSet``; a ``deprecated`` key is rejected when set;
 * ``metricType: Utilization`` is refused by scalers that read their target
   type with ``GetMetricTargetType`` (``pkg/scalers/scaler.go``); cpu/memory
-  accept only ``Utilization`` and ``AverageValue`` (``pkg/scalers/
-  cpu_memory_scaler.go``);
+  need ``Utilization`` (an integer ``value``) or ``AverageValue`` (a quantity)
+  (``pkg/scalers/cpu_memory_scaler.go`` parseResourceMetadata);
 * a scaler's own ``Validate()`` where one is ported below (``aws-cloudwatch``:
   ``pkg/scalers/aws_cloudwatch_scaler.go`` awsCloudwatchMetadata.Validate,
   except the ``metricUnit`` list, which lives in the AWS Go SDK).
@@ -181,13 +181,13 @@ def trigger_errors(trigger: Mapping[str, Any], where: str = "trigger",
         path = f"{where}.metadata.{key}"
         p = read_here.get(key)
         if p is None:
-            if key in also:
-                continue
+            if key in also or scaler.get("openEnded"):
+                continue  # open-ended scalers read keys we cannot list (pulsar copies some into authParams)
             if key in elsewhere:
                 order = elsewhere[key].get("order") or []
                 yield path, (f"{ttype} scaler reads {key!r} from {' and '.join(order)} only, never from the trigger "
                              f"metadata: put it in the (Cluster)TriggerAuthentication ({file})")
-            elif not scaler.get("openEnded"):
+            else:
                 close = difflib.get_close_matches(key, sorted(set(read_here) | also), n=3)
                 yield path, (f"{ttype} scaler does not read metadata key {key!r} ({file})"
                              + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -227,9 +227,8 @@ def trigger_errors(trigger: Mapping[str, Any], where: str = "trigger",
     if metric_type and scaler.get("metricTargetType") == "external" and metric_type == "Utilization":
         yield (f"{where}.metricType", "'Utilization' metric type is unsupported for external metrics, allowed "
                "values are 'Value' or 'AverageValue' (pkg/scalers/scaler.go GetMetricTargetType)")
-    if ttype in ("cpu", "memory") and metric_type and metric_type not in ("Utilization", "AverageValue"):
-        yield (f"{where}.metricType", f"unknown metric type: {metric_type}, allowed values are 'Utilization' or "
-               "'AverageValue' (pkg/scalers/cpu_memory_scaler.go)")
+    if ttype in ("cpu", "memory"):
+        yield from cpu_memory_errors(trigger, where)
     validate = SCALER_VALIDATE.get(ttype)
     if validate:
         for message in validate(meta):
@@ -270,6 +269,24 @@ def cloudwatch_validate(meta: Mapping[str, Any]) -> Iterator[str]:
     elif collection < 0 or collection % period:
         yield (f"metricCollectionTime must be greater than 0 and a multiple of metricStatPeriod({period}), "
                f"{collection} is given")
+
+
+def cpu_memory_errors(trigger: Mapping[str, Any], where: str) -> Iterator[Error]:
+    """pkg/scalers/cpu_memory_scaler.go parseResourceMetadata: the trigger's metricType picks how ``value`` parses."""
+    from validators.k8s_cel import parse_quantity
+
+    metric_type = trigger.get("metricType") or ""
+    value = str((trigger.get("metadata") or {}).get("value") or "").strip()
+    if metric_type not in ("Utilization", "AverageValue"):
+        yield (f"{where}.metricType", f"unknown metric type: {metric_type}, allowed values are 'Utilization' or "
+               "'AverageValue' (pkg/scalers/cpu_memory_scaler.go)")
+    elif not value:
+        return  # reported as a missing required parameter
+    elif metric_type == "Utilization" and not (re.fullmatch(r"[+-]?[0-9]+", value) and
+                                               -(2 ** 31) <= int(value) < 2 ** 31):
+        yield f"{where}.metadata.value", f"Utilization needs an integer percentage, got {value!r} (strconv.ParseInt)"
+    elif metric_type == "AverageValue" and parse_quantity(value) is None:
+        yield f"{where}.metadata.value", f"AverageValue needs a Kubernetes quantity, got {value!r} (resource.MustParse)"
 
 
 #: trigger type -> its scaler's ported Validate()
