@@ -320,7 +320,7 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
             "Newest release present in both upstream mirrors on the check date: kedacore/keda tag v2.20.2 "
             "(2026-07-31; config/crd/bases/ holds the ScaledObject and TriggerAuthentication CRDs) and "
             "kedacore/charts tag v2.20.2 (keda/Chart.yaml version 2.20.2, appVersion 2.20.2). Chart values "
-            "and CRD schemas we rely on are extracted to tests/fixtures/keda/ by tools/keda_facts.py. The "
+            "facts, CRDs and scaler trigger-key facts are vendored under upstream/ (MANIFEST.json). The "
             "chart installs its CRDs from templates (crds.install), so helm upgrades update them."
         ),
     ),

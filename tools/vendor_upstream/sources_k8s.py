@@ -169,7 +169,14 @@ TRAINING_OPERATOR_REF = "v1.9.3"  # versions.HELM_CHARTS["training-operator"]
 KPS_REF = "kube-prometheus-stack-88.5.3"
 VPC_CNI_REF = "v1.23.0"          # newest tag in the mirror; the EKS add-on pin is v1.23.2 (see README)
 LBC_REF = "v3.5.0"
-KEDA_VERSION = "2.20.2"          # newest kedacore/keda and kedacore/charts release in the mirrors
+def _keda_version() -> str:
+    """The pinned KEDA operator release (chart and operator share it): its CRDs and scaler facts follow the pin."""
+    from components import versions
+
+    return versions.HELM_CHARTS["keda"].app_version
+
+
+KEDA_VERSION = _keda_version()
 
 CRDS: list[Source] = [
     *[_crd("karpenter", "aws/karpenter-provider-aws", KARPENTER_REF, f"pkg/apis/crds/{f}", f)
@@ -266,7 +273,7 @@ NO_CHART = {
 }
 
 #: Charts vendored ahead of a pin (another change adds the pin at this version).
-AHEAD_OF_PIN = {"keda": KEDA_VERSION}
+AHEAD_OF_PIN: dict[str, str] = {}
 
 #: Subcharts whose values our releases may set: parent chart -> [(dependency name, version)]. The versions
 #: are the parent's Chart.yaml dependencies at the pinned parent version (a test compares them).
