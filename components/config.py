@@ -32,6 +32,7 @@ from typing import Any, Literal, Mapping, Optional
 import pulumi
 
 from components import versions
+from components.planning import capacity
 from components.planning import cidr as cidr_plan
 from components.planning import instances
 from components.planning.quantity import parse_quantity
@@ -821,13 +822,19 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
         if len(v) > 256:
             _fail(f"tags.{k}", "AWS tag values are at most 256 characters")
 
-    return dataclasses.replace(
+    resolved = dataclasses.replace(
         cfg,
         nodeGroups=types.MappingProxyType(groups),
         teams=types.MappingProxyType(teams),
         inferenceEndpoints=types.MappingProxyType(endpoints),
         trainingJobs=types.MappingProxyType(jobs),
     )
+    # Capacity coherence (components/planning/capacity.py): errors stop here, warnings print and go on.
+    for finding in capacity.findings(resolved):
+        if finding.error:
+            _fail(finding.key, finding.reason)
+        pulumi.log.warn(f"config {finding}")
+    return resolved
 
 
 # --------------------------------------------------------------------------- loading

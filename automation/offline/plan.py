@@ -59,6 +59,11 @@ class PlanResult:
         return [d for d in self.diagnostics if d.level == "advisory"]
 
     @property
+    def warnings(self) -> list[str]:
+        """Warnings the program printed (e.g. capacity that does not add up); they never fail the plan."""
+        return [msg for level, msg in self.run.logs if level == "warning"]
+
+    @property
     def exit_code(self) -> int:
         return EXIT_VIOLATION if self.mandatory else EXIT_OK
 
@@ -75,11 +80,13 @@ class PlanResult:
             "resources": [resource_json(r) for r in self.run.registrations],
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "notExpanded": [{"urn": u, "reason": why} for u, why in self.run.not_expanded],
+            "warnings": self.warnings,
             "summary": {
                 "resources": len(self.run.registrations),
                 "byType": self.counts_by_type(),
                 "mandatory": len(self.mandatory),
                 "advisory": len(self.advisory),
+                "warnings": len(self.warnings),
             },
             "outputs": mask_secrets(self.run.stack_outputs),
             "timings": self.timings,
@@ -241,6 +248,8 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
         w(f"  {n:4d}  {t}\n")
     for urn, why in result.run.not_expanded:
         w(f"Not expanded offline: {urn}: {why}\n")
+    for msg in result.warnings:
+        w(f"Warning: {msg}\n")
     p = result.pack
     w(f"Policy pack {p['name']} {p['version']}: {p['policies']} policies, config {p.get('config') or 'built-in defaults'}\n")
     for level, diags in (("Mandatory", result.mandatory), ("Advisory", result.advisory)):
@@ -251,8 +260,9 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
             w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
             for line in d.message.splitlines():
                 w(f"      {line}\n")
+    warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
     w(f"Result: {len(result.run.registrations)} resources, {len(result.mandatory)} mandatory, "
-      f"{len(result.advisory)} advisory violations\n")
+      f"{len(result.advisory)} advisory violations{warned}\n")
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
