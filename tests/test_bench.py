@@ -266,7 +266,7 @@ def test_karpenter_pools_are_read_from_the_plans_nodepools(prices):
 def test_enabled_gpu_endpoint_makes_idle_gpu_cost_positive(prices):
     cfg = minimal_config(
         karpenter=True, karpenterGpuInstanceFamilies=["g5", "g6"],
-        teams={"serving": {}},
+        teams={"serving": {"gpu": 4}},
         inferenceEndpoints={"llm": {"team": "serving", "placement": "gpu", "gpus": 1, "replicas": 2,
                                     "exposure": "none"}},
     )

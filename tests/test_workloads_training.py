@@ -189,7 +189,8 @@ def test_platform_parts_switch_off():
 
 
 JOB_CFG = minimal_config(
-    teams={"research": {"gpu": 8}},
+    # Sized for mnist (2 x 16 CPU, 2 x 64Gi): the config refuses jobs their team's quota cannot hold.
+    teams={"research": {"gpu": 8, "cpu": "64", "memory": "256Gi"}},
     trainingJobs={"mnist": {"team": "research", "nodes": 2, "gpusPerNode": 4, "cpu": "16", "memory": "64Gi"},
                   "legacy": {"team": "research", "kind": "PyTorchJob", "nodes": 3, "volume": "none"}},
     legacyTrainingOperator=True,

@@ -1,7 +1,12 @@
 """The offline plan: run a stack under mocks and check it with the real policy pack, no cloud needed.
 
-    python -m automation plan --stack NAME [--program FILE] [--json FILE]
+    python -m automation plan --stack NAME [--program FILE] [--json FILE] [--previous FILE]
                               [--manifests DIR] [--policy-config FILE] [--debug]
+
+``--previous`` takes the JSON of an earlier plan of the stack (or the output of
+``pulumi stack output --json``): its outputs are what the program reads back
+from its own state (e.g. the Kubernetes minor the cluster runs), and its
+resources give the list of changes in the order they would apply.
 
 Exit codes (a contract CI relies on): 0 no mandatory violation, 1 at least one
 mandatory violation, 2 the program, its config or the pack failed (one line on
@@ -24,6 +29,7 @@ from typing import Optional, TextIO
 import yaml
 
 from automation.offline.analyzer import Diagnostic, PolicyPackClient, PolicyPackError
+from automation.offline.changes import Change, compare
 from automation.offline.monitor import Registration, mask_secrets, plain, secret_paths
 from automation.offline.runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
 
@@ -49,6 +55,8 @@ class PlanResult:
     diagnostics: list[Diagnostic]
     pack: dict
     timings: dict = field(default_factory=dict)
+    #: Changes against ``--previous`` (None without a previous plan's resources).
+    changes: Optional[list[Change]] = None
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -81,6 +89,7 @@ class PlanResult:
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "notExpanded": [{"urn": u, "reason": why} for u, why in self.run.not_expanded],
             "warnings": self.warnings,
+            "changes": [c.as_json() for c in self.changes] if self.changes is not None else None,
             "summary": {
                 "resources": len(self.run.registrations),
                 "byType": self.counts_by_type(),
@@ -130,6 +139,31 @@ def load_policy_config(path: Optional[Path]) -> dict:
     return data
 
 
+@dataclass(frozen=True)
+class Previous:
+    """What ``--previous`` provides: the stack's last outputs and, from a plan JSON, its resources."""
+
+    outputs: dict
+    resources: Optional[list[dict]] = None
+
+
+def load_previous(path: Optional[Path]) -> Optional[Previous]:
+    """Read a previous plan's JSON (``schemaVersion``, ``outputs``, ``resources``) or a plain outputs object."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PlanError(f"previous plan {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"previous plan {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"previous plan {path} must be a JSON object")
+    if "schemaVersion" in data and "resources" in data:
+        return Previous(outputs=dict(data.get("outputs") or {}), resources=list(data["resources"]))
+    return Previous(outputs=data)
+
+
 def _pack_version(pack_dir: Path) -> str:
     try:
         return str((yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
@@ -169,19 +203,24 @@ def plan(
     project_dir: Path = PROJECT_DIR,
     pack_dir: Optional[Path] = None,
     policy_config: Optional[Path] = None,
+    previous: Optional[Previous] = None,
 ) -> PlanResult:
     """Run and check ``stack``. Raises ConfigError/ProgramConfigError/PlanError/PolicyPackError on failure."""
     pack_dir = pack_dir or project_dir / "policies"
     cfg_path = policy_config if policy_config is not None else default_policy_config(stack, pack_dir)
     user_cfg = load_policy_config(cfg_path)
     t0 = time.perf_counter()
-    run = run_program(stack, program=program, project_dir=project_dir)
+    run = run_program(stack, program=program, project_dir=project_dir,
+                      previous_outputs=previous.outputs if previous else None)
     t1 = time.perf_counter()
     diagnostics, pack = check_policies(run, pack_dir, user_cfg)
     t2 = time.perf_counter()
     pack["config"] = str(cfg_path.relative_to(project_dir)) if cfg_path and cfg_path.is_relative_to(project_dir) \
         else (str(cfg_path) if cfg_path else None)
     diagnostics.sort(key=lambda d: (d.level != "mandatory", d.policy, d.urn))
+    changes = None
+    if previous is not None and previous.resources is not None:
+        changes = compare(previous.resources, [resource_json(r) for r in run.registrations])
     return PlanResult(
         stack=stack,
         project=run.project,
@@ -191,6 +230,7 @@ def plan(
         pack=pack,
         timings={"programSeconds": round(t1 - t0, 3), "policySeconds": round(t2 - t1, 3),
                  "analyzedResources": len(run.registrations) + 1},
+        changes=changes,
     )
 
 
@@ -250,6 +290,8 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
         w(f"Not expanded offline: {urn}: {why}\n")
     for msg in result.warnings:
         w(f"Warning: {msg}\n")
+    if result.changes is not None:
+        print_changes(result.changes, out)
     p = result.pack
     w(f"Policy pack {p['name']} {p['version']}: {p['policies']} policies, config {p.get('config') or 'built-in defaults'}\n")
     for level, diags in (("Mandatory", result.mandatory), ("Advisory", result.advisory)):
@@ -265,11 +307,28 @@ def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
       f"{len(result.advisory)} advisory violations{warned}\n")
 
 
+def print_changes(changes: list[Change], out: TextIO = sys.stdout) -> None:
+    w = out.write
+    if not changes:
+        w("Changes against the previous plan: none\n")
+        return
+    w(f"Changes against the previous plan ({len(changes)}), step by step (a step waits for the one before):\n")
+    last = None
+    for c in changes:
+        label = f"{c.step:3d}." if c.step and c.step != last else ("   -" if not c.step else "    ")
+        last = c.step
+        detail = f": {', '.join(c.paths)}" if c.paths else ""
+        w(f"  {label} {c.action:<6} {c.type} {c.name}{detail}\n")
+
+
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml")
     ap.add_argument("--program", type=Path, help="run this program file instead of __main__.py")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
     ap.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML")
+    ap.add_argument("--previous", type=Path, metavar="FILE",
+                    help="a previous plan's JSON (or `pulumi stack output --json`): the stack's last outputs, "
+                         "and the changes against it in apply order")
     ap.add_argument("--policy-config", type=Path, metavar="FILE",
                     help="policy pack config (default: policies/config/<stack>.json if present)")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -277,7 +336,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 def run_cli(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
-        result = plan(args.stack, program=args.program, policy_config=args.policy_config)
+        result = plan(args.stack, program=args.program, policy_config=args.policy_config,
+                      previous=load_previous(args.previous))
         if args.manifests:
             write_manifests(result.run, args.manifests)
         if args.json:

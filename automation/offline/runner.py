@@ -34,6 +34,9 @@ from automation.offline.monitor import Registration, RecordingMonitor, plain
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
+#: The organization of a DIY backend (and of the offline plan): stack references read ``organization/<project>/<stack>``.
+ORGANIZATION = "organization"
+
 #: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
 SECRET_PLACEHOLDER = "offline-plan-secret"
 
@@ -230,10 +233,18 @@ def run_under_mocks(
     secret_keys: tuple[str, ...] = (),
     region: Optional[str] = None,
     project_dir: Path = PROJECT_DIR,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
-    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor."""
+    """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor.
+
+    ``previous_outputs`` are the outputs the stack recorded at its last update
+    (what the program reads back from its own state); None runs it as a stack
+    that was never deployed.
+    """
     region = region or config.get("aws:region", DEFAULT_REGION)
-    mocks = PlatformMocks(region=region)
+    own = f"{ORGANIZATION}/{project}/{stack}"
+    mocks = PlatformMocks(region=region, own_stack=own,
+                          stacks={own: dict(previous_outputs)} if previous_outputs is not None else {})
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
     logger = logging.getLogger(f"mlplatform.offline.{id(monitor)}")
@@ -249,7 +260,7 @@ def run_under_mocks(
         project=project,
         stack=stack,
         dry_run=False,
-        organization="organization",
+        organization=ORGANIZATION,
         callbacks=None,
         root_directory=str(project_dir),
     )
@@ -288,8 +299,10 @@ def run_program(
     program: Optional[Path] = None,
     project_dir: Path = PROJECT_DIR,
     overrides: Optional[Mapping[str, Any]] = None,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
-    """Run the project's program (or ``program``) for ``stack`` under mocks."""
+    """Run the project's program (or ``program``) for ``stack`` under mocks (``previous_outputs``: see
+    :func:`run_under_mocks`)."""
     files = read_stack_files(project_dir, stack, overrides)
     path = Path(program) if program else project_dir / "__main__.py"
     if not path.exists():
@@ -302,4 +315,5 @@ def run_program(
         secret_keys=files.secret_keys,
         region=files.region,
         project_dir=project_dir,
+        previous_outputs=previous_outputs,
     )
