@@ -287,6 +287,11 @@ class StackConfig:
         "gpuStack", "NVIDIA device plugin, or GPU Operator with driver/toolkit off.", "device-plugin"
     )
     metricsServer: bool = setting("metricsServer", "metrics-server (HPA resource metrics).", True)
+    controllerReplicas: int = setting(
+        "controllerReplicas",
+        "Replicas of each platform controller (LB controller, Karpenter, cluster-autoscaler, metrics-server, Kueue, "
+        "Trainer, JobSet); 2+ keeps them serving through node rolls, each with a PodDisruptionBudget.", 2,
+    )
 
     # ML workloads
     trainer: bool = setting("trainer", "Kubeflow Trainer v2 (with JobSet) and the torch-distributed runtime.", True)
@@ -667,6 +672,8 @@ def _validate(cfg: StackConfig, project_dir: str) -> StackConfig:
     for i, ct in enumerate(cfg.karpenterGpuCapacityTypes):
         if ct not in ("on-demand", "spot", "reserved"):
             _fail(f"karpenterGpuCapacityTypes[{i}]", f"must be on-demand, spot or reserved; got {ct!r}")
+    if not 1 <= cfg.controllerReplicas <= 5:
+        _fail("controllerReplicas", f"must be 1..5; got {cfg.controllerReplicas}")
     for key in ("karpenterGpuLimit", "karpenterCpuLimit", "kueueGpuQuota", "prometheusStorageGiB"):
         if getattr(cfg, key) < 0:
             _fail(key, f"must be >= 0; got {getattr(cfg, key)}")

@@ -164,7 +164,7 @@ def test_platform_installs_pinned_trainer_with_jobset_and_kueue_in_parallel():
     assert pin.version == "2.3.0"
     assert trainer.inputs["chart"] == "oci://ghcr.io/kubeflow/charts/kubeflow-trainer"
     assert trainer.inputs["version"] == pin.version and trainer.inputs["namespace"] == "kubeflow-system"
-    assert trainer.inputs["values"]["jobset"] == {"install": True}
+    assert trainer.inputs["values"]["jobset"]["install"] is True
     kueue = one(run, ":Release", "training-kueue")
     assert kueue.inputs["chart"] == "oci://registry.k8s.io/kueue/charts/kueue"
     assert kueue.inputs["version"] == versions.HELM_CHARTS["kueue"].version

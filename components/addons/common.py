@@ -30,6 +30,9 @@ class AddonTarget:
     kubernetes_version: str
     #: Resources that make the cluster schedulable (the system node group). Nothing else.
     node_ready: Sequence[pulumi.Resource] = ()
+    #: Replicas of each controller (``controllerReplicas``): 2 or more, with a PodDisruptionBudget, keeps it
+    #: serving while a node roll drains its node.
+    controller_replicas: int = 2
 
 
 def scope_output(env: AwsEnv, cluster_name: pulumi.Input[str]) -> pulumi.Output[Scope]:

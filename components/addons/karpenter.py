@@ -121,7 +121,8 @@ class Karpenter(pulumi.ComponentResource):
             self, name, "karpenter", t, namespace=PLATFORM_NAMESPACE,
             values=values.karpenter_values(
                 cluster_name=t.cluster.cluster_name, cluster_endpoint=t.cluster.endpoint, region=env.region,
-                queue_name=self.queue.name, sa_annotations=identity.service_account_annotations),
+                queue_name=self.queue.name, sa_annotations=identity.service_account_annotations,
+                replicas=t.controller_replicas),
             depends_on=[identity, *self.crds], skip_crds=bool(self.crds))
 
         # -- node classes and pools (their CRDs come with the release)

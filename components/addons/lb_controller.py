@@ -58,7 +58,8 @@ class LoadBalancerController(pulumi.ComponentResource):
             self, name, "aws-load-balancer-controller", t, namespace=PLATFORM_NAMESPACE,
             values=values.lb_controller_values(
                 cluster_name=t.cluster.cluster_name, region=t.env.region, vpc_id=args.vpc_id,
-                sa_annotations=identity.service_account_annotations, default_tags=args.default_tags),
+                sa_annotations=identity.service_account_annotations, default_tags=args.default_tags,
+                replicas=t.controller_replicas),
             depends_on=[identity, *self.crds], skip_crds=bool(self.crds))
         # Not the default class: an Ingress names ``alb`` explicitly, so none lands on an ALB by accident.
         self.ingress_class = k8s.networking.v1.IngressClass(

@@ -66,6 +66,8 @@ class TrainingPlatformArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     #: Where CRDs installed apart go (the cluster's); None leaves the bundled JobSet chart its own CRD.
     crds: Optional[CrdTarget] = None
+    #: Replicas of the Kueue, Trainer and JobSet controllers (``controllerReplicas``); 2+ adds disruption budgets.
+    controller_replicas: int = 2
 
 
 class TrainingPlatform(pulumi.ComponentResource):
@@ -97,7 +99,8 @@ class TrainingPlatform(pulumi.ComponentResource):
         if args.kueue:
             self.kueue_release = pinned_release(
                 f"{name}-kueue", "kueue", namespace=KUEUE_NAMESPACE, create_namespace=True,
-                values=specs.kueue_values(), parent=self, provider=p, depends_on=args.depends_on)
+                values=specs.merged(specs.kueue_values(), specs.kueue_ha_values(args.controller_replicas)),
+                parent=self, provider=p, depends_on=args.depends_on)
             flavor = custom_resource(f"{name}-resource-flavor", specs.resource_flavor(),
                                      child(self, provider=p, depends_on=[self.kueue_release]))
             cq = specs.cluster_queue(args.kueue_cpu_quota, args.kueue_memory_quota, args.kueue_gpu_quota)
@@ -111,8 +114,13 @@ class TrainingPlatform(pulumi.ComponentResource):
             jobset_crds = crds_for(self, f"{name}-jobset", "jobset", args.crds, namespace=TRAINER_NAMESPACE)
             self.trainer_release = pinned_release(
                 f"{name}-trainer", "kubeflow-trainer", namespace=TRAINER_NAMESPACE, create_namespace=True,
-                values=specs.trainer_values(), parent=self, provider=p,
-                depends_on=[*args.depends_on, *jobset_crds], skip_crds=bool(jobset_crds))
+                values=specs.merged(specs.trainer_values(), specs.trainer_ha_values(args.controller_replicas)),
+                parent=self, provider=p, depends_on=[*args.depends_on, *jobset_crds], skip_crds=bool(jobset_crds))
+            if args.controller_replicas > 1:
+                pdb = specs.trainer_pdb(TRAINER_NAMESPACE)
+                k8s.policy.v1.PodDisruptionBudget(
+                    f"{name}-trainer-pdb", metadata=pdb["metadata"], spec=pdb["spec"],
+                    opts=child(self, provider=p, depends_on=[self.trainer_release]))
             self.runtime = custom_resource(f"{name}-torch-runtime",
                                            specs.torch_runtime(DEFAULT_RUNTIME, args.runtime_image),
                                            child(self, provider=p, depends_on=[self.trainer_release]))
