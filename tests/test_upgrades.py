@@ -70,6 +70,24 @@ def test_mock_answers_the_stack_read_like_the_engine():
         _read(m, "organization/mlplatform/nope")
 
 
+def test_a_stack_reference_to_the_stack_itself_reads_the_same_state():
+    import pulumi
+
+    from automation.offline.runner import run_under_mocks
+
+    seen = {}
+
+    def body():
+        ref = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}")
+        ref.get_output(KUBERNETES_VERSION).apply(lambda v: seen.setdefault("v", v))
+
+    run_under_mocks(body, project="mlplatform", stack="prod", previous_outputs={KUBERNETES_VERSION: "1.35"})
+    assert seen == {"v": "1.35"}
+    seen.clear()
+    run_under_mocks(body, project="mlplatform", stack="prod")  # never deployed: no such output
+    assert seen == {"v": None}
+
+
 @pytest.fixture(scope="module")
 def bump():
     """prod planned at 1.35 (a stack never deployed), then at 1.36 over the first plan's outputs."""

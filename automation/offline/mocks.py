@@ -676,6 +676,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 )
             return self.synthesize(urn, type_, name, outputs)
 
+        if args.typ == "pulumi:pulumi:StackReference":
+            # A stack reference reads the named stack's state, exactly as the readStackOutputs invoke does.
+            return rid, {**inputs, **_read_stack_outputs({"name": inputs.get("name") or rid}, self)}
         ctx = Ctx(args.typ, args.name, inputs, rid, self.region, self.account, urn, synth)
         computed = computed_outputs(ctx)
         # Some providers use the physical name (or ARN, or URL) as the ID; their table entry says so.
