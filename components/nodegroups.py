@@ -10,7 +10,7 @@ EKS add-on only becomes ACTIVE once a node can run it.
 
 Order, on the first deploy and on every Kubernetes minor upgrade (Pulumi
 dependencies are the same for both): control plane -> the add-ons nodes need
-(VPC CNI, kube-proxy, Pod Identity agent; ``Cluster.node_addons``) -> system
+(VPC CNI, kube-proxy and, with Pod Identity, its agent; ``Cluster.node_addons``) -> system
 pools -> CoreDNS -> every other pool. Managed pools take their Kubernetes
 version from the control plane's *reported* version, so on a bump
 (``kubernetesVersion: "1.35"`` -> ``"1.36"``) they roll to the new minor's AMI
