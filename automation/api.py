@@ -278,7 +278,7 @@ def _translate(exc: BaseException) -> BaseException:
 
 def _plan(stack: str, *, config: Optional[ConfigMapping] = None, project_dir: Optional[PathLike] = None,
           fresh: bool = False, policy_config: PolicyConfig = None, program: Optional[PathLike] = None,
-          work_dir: Optional[PathLike] = None) -> PlanResult:
+          work_dir: Optional[PathLike] = None, previous: Any = None) -> PlanResult:
     from .offline import plan as offline
 
     program_dir, work, cfg = _resolve(stack, config, project_dir)
@@ -292,7 +292,8 @@ def _plan(stack: str, *, config: Optional[ConfigMapping] = None, project_dir: Op
         try:
             result = offline.plan(stack, program=Path(program).resolve() if program else None,
                                   project_dir=program_dir, policy_config=pack_cfg, config=cfg,
-                                  work_dir=work if work != program_dir else None, fresh=fresh)
+                                  work_dir=work if work != program_dir else None, fresh=fresh,
+                                      previous=previous)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a typed mlplatform.Error
             translated = _translate(exc)
             if translated is exc:
@@ -505,7 +506,10 @@ def plan_command(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: Tex
         old = load_plan(args.compare) if getattr(args, "compare", None) else None
         config_file = getattr(args, "config", None)
         config = load_config_file(config_file) if config_file else None
-        result = _plan(args.stack, config=config, fresh=bool(getattr(args, "fresh", False)),
+        from .offline.plan import load_previous
+
+        previous = load_previous(getattr(args, "previous", None))
+        result = _plan(args.stack, config=config, fresh=bool(getattr(args, "fresh", False)), previous=previous,
                        policy_config=args.policy_config, program=args.program,
                        work_dir=Path(config_file).resolve().parent if config_file else None)
         if args.manifests:

@@ -7,6 +7,17 @@ GPU pools are tainted ``nvidia.com/gpu=true:NoSchedule`` and may scale to zero.
 
 CoreDNS is installed here, after the system pool: it is a Deployment and its
 EKS add-on only becomes ACTIVE once a node can run it.
+
+Order, on the first deploy and on every Kubernetes minor upgrade (Pulumi
+dependencies are the same for both): control plane -> the add-ons nodes need
+(VPC CNI, kube-proxy and, with Pod Identity, its agent; ``Cluster.node_addons``) -> system
+pools -> CoreDNS -> every other pool. Managed pools take their Kubernetes
+version from the control plane's *reported* version, so on a bump
+(``kubernetesVersion: "1.35"`` -> ``"1.36"``) they roll to the new minor's AMI
+only after the control plane and those add-ons are on it. The system pool rolls
+before CoreDNS because CoreDNS could not be created without it; both CoreDNS
+builds run on either minor. Self-managed pools run the AMI in ``amiId``: a
+minor bump needs a new AMI there (bake it for the new minor first).
 """
 
 from __future__ import annotations
@@ -59,6 +70,8 @@ class NodeGroups(pulumi.ComponentResource):
     managed: dict[str, eks.ManagedNodeGroup]
     self_managed: dict[str, eks.NodeGroupV2]
     launch_templates: dict[str, aws.ec2.LaunchTemplate]
+    #: The CoreDNS add-on (after the system pools, before every other pool).
+    coredns: aws.eks.Addon
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:nodegroups:NodeGroups", name, None, opts)
@@ -77,11 +90,17 @@ class NodeGroups(pulumi.ComponentResource):
             for p in NODE_MANAGED_POLICIES
         ]
         self.node_role_arn = self.node_role.arn
-        wait = [*attachments, *args.depends_on]
+        wait = [*attachments, *args.depends_on, *cluster.node_addons]
 
         self.managed, self.self_managed, self.launch_templates = {}, {}, {}
         self_managed_profile = None
-        for pool, cfg in args.groups.items():
+        # System pools first: CoreDNS needs one of their nodes, and every other pool waits for CoreDNS.
+        ordered = sorted(args.groups.items(), key=lambda kv: kv[1].role != "system")
+        coredns: Optional[aws.eks.Addon] = None
+        for pool, cfg in ordered:
+            if cfg.role != "system" and coredns is None:
+                coredns = self._coredns(name, args)
+                wait = [*wait, coredns]
             labels = plan.pool_labels(pool, cfg.role, cfg.instanceTypes[0], cfg.labels, efa=cfg.efa)
             taints = plan.pool_taints(cfg.role, cfg.taints)
             pool_tags = {**tags, "mlplatform.io/pool": pool}
@@ -99,17 +118,21 @@ class NodeGroups(pulumi.ComponentResource):
                 self.self_managed[pool] = self._self_managed(name, pool, cfg, labels, taints, pool_tags, args,
                                                              self_managed_profile, wait)
 
-        system = [ng for pool, ng in self.managed.items() if args.groups[pool].role == "system"]
-        cluster.addon(
-            name, "coredns", args.kubernetes_version,
-            configuration={"nodeSelector": dict(SYSTEM_NODE_SELECTOR), "replicaCount": 2},
-            parent=self, depends_on=system,
-        )
+        self.coredns = coredns if coredns is not None else self._coredns(name, args)
         self.register_outputs({
             "nodeRoleArn": self.node_role_arn,
             "managed": list(self.managed),
             "selfManaged": list(self.self_managed),
         })
+
+    def _coredns(self, name: str, args: NodeGroupsArgs) -> aws.eks.Addon:
+        system = [ng for pool, ng in {**self.managed, **self.self_managed}.items()
+                  if args.groups[pool].role == "system"]
+        return args.cluster.addon(
+            name, "coredns", args.kubernetes_version,
+            configuration={"nodeSelector": dict(SYSTEM_NODE_SELECTOR), "replicaCount": 2},
+            parent=self, depends_on=system,
+        )
 
     def _launch_template(self, name: str, pool: str, cfg: NodeGroupConfig, tags: dict, args: NodeGroupsArgs,
                          placement_group: Optional[aws.ec2.PlacementGroup]) -> aws.ec2.LaunchTemplate:
@@ -167,6 +190,9 @@ class NodeGroups(pulumi.ComponentResource):
             subnet_ids=subnets,
             instance_types=list(cfg.instanceTypes),
             ami_type=cfg.amiType,
+            # The version EKS reports for the control plane: a minor bump rolls the pool only after the
+            # control plane finished its own update (and EKS refuses nodes newer than the control plane).
+            version=args.cluster.version,
             capacity_type=cfg.capacityType,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=cfg.minSize, desired_size=cfg.desiredSize, max_size=cfg.maxSize),

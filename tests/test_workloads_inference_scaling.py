@@ -37,7 +37,7 @@ ENDPOINTS = {
                                       "minReplicas": 0, "maxReplicas": 2}},
     "single": {"team": "serving", "replicas": 1, "maxReplicas": 1, "exposure": "none"},
 }
-COMMON = dict(teams={"serving": {"gpu": 8, "cpu": "64", "memory": "256Gi"}}, prometheus=True, dcgmExporter=True,
+COMMON = dict(teams={"serving": {"gpu": 32, "cpu": "512", "memory": "2Ti"}}, prometheus=True, dcgmExporter=True,
               fsxCsi=True, fsxLustre=True, environmentType="development", inferenceEndpoints=ENDPOINTS)
 CFG = minimal_config(**COMMON)
 CW_CFG = minimal_config(**{**COMMON, "prometheus": False, "dcgmExporter": False, "inferenceEndpoints": {

@@ -1,6 +1,7 @@
 """The offline plan: run a stack under mocks and check it with the real policy pack, no cloud needed.
 
     python -m automation plan --stack NAME [--fresh] [--config FILE] [--program FILE] [--json FILE]
+                              [--previous FILE]
                               [--manifests DIR] [--policy-config FILE] [--compare OLD.json]
                               [--verbose] [--debug]
 
@@ -15,6 +16,11 @@ Two modes (the text and the JSON say which ran):
   reads an unknown value cannot run; pulumi-policy reports that as an advisory
   "can't run policy ... during preview", which the plan lists separately as
   **blind**, with what the unknown depends on.
+
+``--previous`` takes the JSON of an earlier plan of the stack (or the output of
+``pulumi stack output --json``): its outputs are what the program reads back
+from its own state (e.g. the Kubernetes minor the cluster runs), and its
+resources give the list of changes in the order they would apply.
 
 Exit codes (a contract CI relies on): 0 no mandatory violation, 1 at least one
 mandatory violation, 2 the program, its config or the pack failed (one line on
@@ -40,6 +46,7 @@ import yaml
 
 from ..errors import PlanError  # noqa: F401 - defined with the other errors; raised and re-exported here
 from .analyzer import Diagnostic, PolicyPackClient, PolicyPackError
+from .changes import Change, compare
 from .monitor import Registration, mask_secrets, plain, secret_paths
 from .runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
 
@@ -76,6 +83,8 @@ class PlanResult:
     @property
     def mode(self) -> str:
         return "fresh" if self.fresh else "existing"
+    #: Changes against ``--previous`` (None without a previous plan's resources).
+    changes: Optional[list[Change]] = None
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -84,6 +93,11 @@ class PlanResult:
     @property
     def advisory(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.level == "advisory"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings the program printed (e.g. capacity that does not add up); they never fail the plan."""
+        return [msg for level, msg in self.run.logs if level == "warning"]
 
     @property
     def exit_code(self) -> int:
@@ -109,12 +123,15 @@ class PlanResult:
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "blind": [self.blind_json(d) for d in self.blind],
             "notExpanded": [{"urn": u, "reason": why} for u, why in self.run.not_expanded],
+            "warnings": self.warnings,
+            "changes": [c.as_json() for c in self.changes] if self.changes is not None else None,
             "summary": {
                 "resources": len(self.run.registrations),
                 "byType": self.counts_by_type(),
                 "mandatory": len(self.mandatory),
                 "advisory": len(self.advisory),
                 "blind": len(self.blind),
+                "warnings": len(self.warnings),
             },
             "outputs": mask_secrets(self.run.stack_outputs),
             "timings": self.timings,
@@ -156,6 +173,31 @@ def load_policy_config(path: Optional[Path]) -> dict:
     if not isinstance(data, dict):
         raise PlanError(f"policy config {path} must be a JSON object")
     return data
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What ``--previous`` provides: the stack's last outputs and, from a plan JSON, its resources."""
+
+    outputs: dict
+    resources: Optional[list[dict]] = None
+
+
+def load_previous(path: Optional[Path]) -> Optional[Previous]:
+    """Read a previous plan's JSON (``schemaVersion``, ``outputs``, ``resources``) or a plain outputs object."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PlanError(f"previous plan {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"previous plan {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"previous plan {path} must be a JSON object")
+    if "schemaVersion" in data and "resources" in data:
+        return Previous(outputs=dict(data.get("outputs") or {}), resources=list(data["resources"]))
+    return Previous(outputs=data)
 
 
 def _pack_version(pack_dir: Path) -> str:
@@ -200,6 +242,7 @@ def plan(
     config: Optional[Mapping[str, Any]] = None,
     work_dir: Optional[Path] = None,
     fresh: bool = False,
+    previous: Optional["Previous"] = None,
 ) -> PlanResult:
     """Run and check ``stack`` (``fresh``: as the first preview of a new stack).
 
@@ -217,7 +260,7 @@ def plan(
         user_cfg = load_policy_config(cfg_path)
     t0 = time.perf_counter()
     run = run_program(stack, program=program, project_dir=project_dir, config=config, work_dir=work_dir,
-                      fresh=fresh)
+                      fresh=fresh, previous_outputs=previous.outputs if previous else None)
     t1 = time.perf_counter()
     # Where the pack config does not list the cluster admins, the stack's own adminRoleArns are they,
     # exactly as preview/up attach it (automation/policy_pack.py, with_stack_admins).
@@ -236,6 +279,9 @@ def plan(
     order = lambda d: (d.level != "mandatory", d.policy, d.urn)  # noqa: E731
     verdicts = sorted((d for d in diagnostics if not blind_match(d)), key=order)
     blind = sorted((explain_blind(d, run) for d in diagnostics if blind_match(d)), key=order)
+    changes = None
+    if previous is not None and previous.resources is not None:
+        changes = compare(previous.resources, [resource_json(r) for r in run.registrations])
     return PlanResult(
         stack=stack,
         project=run.project,
@@ -247,6 +293,7 @@ def plan(
                  "analyzedResources": len(run.registrations) + 1},
         blind=blind,
         fresh=fresh,
+        changes=changes,
     )
 
 
@@ -375,6 +422,11 @@ def print_summary(result: Union[PlanResult, Mapping[str, Any]], out: TextIO = sy
                     else str(d.get("message") or ""))
             for line in text.splitlines():
                 w(f"      {line}\n")
+    warnings = doc.get("warnings") or []
+    for msg in warnings:
+        w(f"Warning: {msg}\n")
+    if doc.get("changes") is not None:
+        print_changes(doc["changes"], out)
     outputs = doc.get("outputs") or {}
     if outputs:
         w(f"Outputs ({len(outputs)}):\n")
@@ -395,8 +447,26 @@ def print_summary(result: Union[PlanResult, Mapping[str, Any]], out: TextIO = sy
     w(f"Policy pack {p.get('name')} {p.get('version')}: {p.get('policies')} policies, "
       f"config {p.get('config') or 'built-in defaults'}\n")
     shown_blind = f", {len(blind)} blind" if doc.get("mode") == "fresh" else ""
+    warned = f", {len(warnings)} warning(s)" if warnings else ""
     w(f"Result: {resources} resources, {len(mandatory)} mandatory, {len(advisory)} advisory violations"
-      f"{shown_blind}\n")
+      f"{shown_blind}{warned}\n")
+
+
+def print_changes(changes: list, out: TextIO = sys.stdout) -> None:
+    """Changes against ``--previous`` (:class:`Change` objects or their JSON), step by step."""
+    w = out.write
+    if not changes:
+        w("Changes against the previous plan: none\n")
+        return
+    w(f"Changes against the previous plan ({len(changes)}), step by step (a step waits for the one before):\n")
+    last = None
+    for c in changes:
+        c = c.as_json() if isinstance(c, Change) else c
+        step = c.get("step")
+        label = f"{step:3d}." if step and step != last else ("   -" if not step else "    ")
+        last = step
+        detail = f": {', '.join(c.get('paths') or ())}" if c.get("paths") else ""
+        w(f"  {label} {c.get('action'):<6} {c.get('type')} {c.get('name')}{detail}\n")
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
@@ -410,6 +480,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--program", type=Path, help="run this program file instead of __main__.py")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
     ap.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML")
+    ap.add_argument("--previous", type=Path, metavar="FILE",
+                    help="a previous plan's JSON (or `pulumi stack output --json`): the stack's last outputs, "
+                         "and the changes against it in apply order")
     ap.add_argument("--policy-config", type=Path, metavar="FILE",
                     help="policy pack config (default: policies/config/<stack>.json if present)")
     ap.add_argument("--compare", type=Path, metavar="OLD.json",

@@ -37,6 +37,9 @@ from .monitor import Registration, RecordingMonitor, plain
 
 PROJECT_DIR = PROGRAM_DIR
 
+#: The organization of a DIY backend (and of the offline plan): stack references read ``organization/<project>/<stack>``.
+ORGANIZATION = "organization"
+
 #: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
 SECRET_PLACEHOLDER = "offline-plan-secret"
 
@@ -408,6 +411,7 @@ def run_under_mocks(
     project_dir: Path = PROJECT_DIR,
     fresh: bool = False,
     work_dir: Optional[Path] = None,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
     """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor.
 
@@ -419,9 +423,15 @@ def run_under_mocks(
     every resource is about to be created, so the monitor answers with unknown IDs and computed
     outputs (:func:`automation.offline.mocks.fresh_state`) and the SDK treats them as it does under
     the engine: applies do not run on them, and whatever is derived from them is unknown.
+
+    ``previous_outputs`` are the outputs the stack recorded at its last update
+    (what the program reads back from its own state); None runs it as a stack
+    that was never deployed.
     """
     region = region or config.get("aws:region", DEFAULT_REGION)
-    mocks = PlatformMocks(region=region, fresh=fresh)
+    own = f"{ORGANIZATION}/{project}/{stack}"
+    mocks = PlatformMocks(region=region, fresh=fresh, own_stack=own,
+                          stacks={own: dict(previous_outputs)} if previous_outputs is not None else {})
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
     logger = logging.getLogger(f"mlplatform.offline.{id(monitor)}")
@@ -437,7 +447,7 @@ def run_under_mocks(
         project=project,
         stack=stack,
         dry_run=fresh,
-        organization="organization",
+        organization=ORGANIZATION,
         callbacks=None,
         root_directory=str(project_dir),
     )
@@ -481,11 +491,13 @@ def run_program(
     fresh: bool = False,
     config: Optional[Mapping[str, Any]] = None,
     work_dir: Optional[Path] = None,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
     """Run the project's program (or ``program``) for ``stack`` under mocks (``fresh``: as a first preview).
 
     ``config`` (see :func:`stack_files_from_config`) replaces ``Pulumi.<stack>.yaml``;
-    ``work_dir`` is where relative paths in the config resolve (default ``project_dir``).
+    ``work_dir`` is where relative paths in the config resolve (default ``project_dir``);
+    ``previous_outputs``: see :func:`run_under_mocks`.
     """
     files = read_stack_files(project_dir, stack, overrides) if config is None \
         else stack_files_from_config(project_dir, stack, {**config, **(overrides or {})})
@@ -502,4 +514,5 @@ def run_program(
         project_dir=project_dir,
         fresh=fresh,
         work_dir=work_dir,
+        previous_outputs=previous_outputs,
     )
