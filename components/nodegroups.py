@@ -11,10 +11,12 @@ EKS add-on only becomes ACTIVE once a node can run it.
 Order, on the first deploy and on every Kubernetes minor upgrade (Pulumi
 dependencies are the same for both): control plane -> the add-ons nodes need
 (VPC CNI, kube-proxy and, with Pod Identity, its agent; ``Cluster.node_addons``) -> system
-pools -> CoreDNS -> every other pool. Managed pools take their Kubernetes
-version from the control plane's *reported* version, so on a bump
+pools -> CoreDNS -> every other pool. Managed pools are built from the
+pulumi-eks cluster component and wait for those add-ons, so on a bump
 (``kubernetesVersion: "1.35"`` -> ``"1.36"``) they roll to the new minor's AMI
-only after the control plane and those add-ons are on it. The system pool rolls
+only after the control plane and those add-ons are on it. Their ``version`` is
+the configured minor rather than the control plane's reported one, so a first
+preview can judge it. The system pool rolls
 before CoreDNS because CoreDNS could not be created without it; both CoreDNS
 builds run on either minor. Self-managed pools run the AMI in ``amiId``: a
 minor bump needs a new AMI there (bake it for the new minor first).
@@ -190,9 +192,12 @@ class NodeGroups(pulumi.ComponentResource):
             subnet_ids=subnets,
             instance_types=list(cfg.instanceTypes),
             ami_type=cfg.amiType,
-            # The version EKS reports for the control plane: a minor bump rolls the pool only after the
-            # control plane finished its own update (and EKS refuses nodes newer than the control plane).
-            version=args.cluster.version,
+            # The configured minor, a value a first preview can read (eks-supported-version judges it then).
+            # The order on a bump comes from the dependencies, not from this value: the pool is built from
+            # ``cluster=`` (the pulumi-eks component, complete only once the control plane has finished its
+            # own update) and waits for the add-ons nodes need, so it rolls after both (EKS refuses nodes
+            # newer than the control plane).
+            version=args.kubernetes_version,
             capacity_type=cfg.capacityType,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=cfg.minSize, desired_size=cfg.desiredSize, max_size=cfg.maxSize),

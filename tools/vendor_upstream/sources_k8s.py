@@ -316,6 +316,9 @@ def _chart_versions() -> dict[str, str]:
         if key in NO_CHART:
             continue
         out[pin.chart] = pin.version
+    # The CRD charts installed apart from their controllers (components/crds.py) are releases too.
+    for pin in versions.CRD_CHARTS.values():
+        out[pin.chart] = pin.version
     return out
 
 
