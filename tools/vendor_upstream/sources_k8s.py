@@ -133,6 +133,13 @@ def chart_values(raw: bytes, src: Source) -> str:
     return dump_yaml(values)
 
 
+@transform("chart-values-in-tree")
+def chart_values_in_tree(raw: bytes, src: Source) -> str:
+    """A chart's default values read from its whole tree: its values.yaml, or empty when it ships none."""
+    files = json.loads(raw)
+    return chart_values(str(files.get("values.yaml") or "").encode(), src)
+
+
 @transform("chart-templates")
 def chart_templates(raw: bytes, src: Source) -> str:
     """Value paths the chart's templates read and pass through whole (see helm_templates)."""
@@ -218,6 +225,8 @@ class ChartRecipe:
     #: with app_version(chart version) -> the appVersion it stamps.
     stamped_by: str = ""
     app_version: Callable[[str], str] = lambda v: v
+    #: False for a chart that ships no values.yaml (its defaults are empty): read from the chart's tree instead.
+    values_file: bool = True
 
 
 #: chart name -> recipe. Keys are chart names as published (HelmChartPin.chart), not table keys.
@@ -254,6 +263,9 @@ RECIPES: dict[str, ChartRecipe] = {
     "prometheus-operator-crds": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-operator-crds",
                                             lambda v: f"prometheus-operator-crds-{v}"),
     # subcharts
+    # prometheus-operator-crds packages its CRD templates as a local subchart (version 0.0.0, no values.yaml).
+    "crds": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-operator-crds/charts/crds",
+                        {"0.0.0": "prometheus-operator-crds-31.0.1"}.__getitem__, values_file=False),
     "jobset": ChartRecipe("kubernetes-sigs/jobset", "charts/jobset", lambda v: f"v{v}",
                           stamped_by="hack/helm-chart-package.sh (helm package --version --app-version)",
                           app_version=lambda v: f"v{v}"),
@@ -282,6 +294,7 @@ SUBCHARTS: dict[str, list[tuple[str, str]]] = {
                               ("kube-state-metrics", "8.4.0")],
     "kubeflow-trainer": [("jobset", "0.12.0")],
     "gpu-operator": [("node-feature-discovery", "0.19.0")],
+    "prometheus-operator-crds": [("crds", "0.0.0")],
 }
 
 #: Charts that ship a values.schema.json (recorded by the chart-templates facts; a test keeps them in step).
@@ -297,8 +310,9 @@ def chart_sources(chart: str, version: str, dest: str) -> list[Source]:
     out = [
         Source(dest=f"{dest}/chart.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/Chart.yaml",
                transform="chart-meta", kind="chart", options=opts),
-        Source(dest=f"{dest}/values.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/values.yaml",
-               transform="chart-values", kind="chart-values"),
+        Source(dest=f"{dest}/values.yaml", repo=r.repo, ref=ref,
+               path=f"{r.directory}/values.yaml" if r.values_file else f"{r.directory}/",
+               transform="chart-values" if r.values_file else "chart-values-in-tree", kind="chart-values"),
         Source(dest=f"{dest}/templates.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/",
                transform="chart-templates", kind="chart-templates"),
     ]
