@@ -161,18 +161,21 @@ def default_policy_config(stack: str, pack_dir: Path) -> Optional[Path]:
     return path if path.exists() else None
 
 
-def load_policy_config(path: Optional[Path]) -> dict:
-    if path is None:
-        return {}
+def _json_object(path: Path, what: str) -> dict:
+    """A JSON file holding an object; PlanError (one line naming ``what`` and the file) otherwise."""
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise PlanError(f"policy config {path} does not exist") from None
+        raise PlanError(f"{what} {path} does not exist") from None
     except json.JSONDecodeError as exc:
-        raise PlanError(f"policy config {path} is not valid JSON: {exc}") from None
+        raise PlanError(f"{what} {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise PlanError(f"policy config {path} must be a JSON object")
+        raise PlanError(f"{what} {path} must be a JSON object")
     return data
+
+
+def load_policy_config(path: Optional[Path]) -> dict:
+    return {} if path is None else _json_object(path, "policy config")
 
 
 @dataclass(frozen=True)
@@ -187,14 +190,7 @@ def load_previous(path: Optional[Path]) -> Optional[Previous]:
     """Read a previous plan's JSON (``schemaVersion``, ``outputs``, ``resources``) or a plain outputs object."""
     if path is None:
         return None
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise PlanError(f"previous plan {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"previous plan {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise PlanError(f"previous plan {path} must be a JSON object")
+    data = _json_object(path, "previous plan")
     if "schemaVersion" in data and "resources" in data:
         return Previous(outputs=dict(data.get("outputs") or {}), resources=list(data["resources"]))
     return Previous(outputs=data)

@@ -118,25 +118,13 @@ def _without_ciphertext(value: Any) -> tuple[Any, bool]:
 
 def _override_string(key: str, value: Any) -> str:
     """A Python value given as an override, as the text a program receives (None and non-JSON types refused)."""
-    def plain(v: Any, where: str) -> Any:
-        if v is None:
-            raise ProgramConfigError(f"invalid config {where}: is None; remove the key instead")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ProgramConfigError(f"invalid config {where}: must be a finite number; got {v}")
-        if isinstance(v, (bool, int, float, str)):
-            return v
-        if isinstance(v, Mapping):
-            out = {}
-            for k, x in v.items():
-                if not isinstance(k, str):
-                    raise ProgramConfigError(f"invalid config {where}: keys must be strings; got {k!r}")
-                out[k] = plain(x, f"{where}.{k}")
-            return out
-        if isinstance(v, (list, tuple)):
-            return [plain(x, f"{where}[{i}]") for i, x in enumerate(v)]
-        raise ProgramConfigError(f"invalid config {where}: unsupported type {type(v).__name__}")
+    from ..config_map import _plain
+    from ..errors import ConfigMappingError
 
-    return _config_string(plain(value, key))
+    try:
+        return _config_string(_plain(value, key))
+    except ConfigMappingError as exc:
+        raise ProgramConfigError(f"invalid {exc}") from None
 
 
 def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[str, Any]] = None) -> StackFiles:
