@@ -15,10 +15,11 @@ from components.contracts import PlatformContext
 from components.fargate import FargateProfiles, FargateProfilesArgs
 from components.network import Network, NetworkArgs
 from components.nodegroups import NodeGroups, NodeGroupsArgs
-from components.stack_outputs import stack_outputs
+from components.stack_outputs import check_kubernetes_upgrade, stack_outputs
 from components.workloads import build_workloads
 
 cfg = load_stack_config()
+check_kubernetes_upgrade(cfg)  # one minor at a time, against the version the stack's last update recorded
 env = AwsEnv.lookup()
 tags = dict(cfg.common_tags)
 

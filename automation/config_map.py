@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Mapping
 
-from automation.errors import ConfigMappingError
+from .errors import ConfigMappingError
 
 Structured = Literal["json", "path"]
 

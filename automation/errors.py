@@ -1,16 +1,31 @@
-"""Typed failures of the automation library.
+"""Typed failures of the automation library (``mlplatform.Error`` and its subclasses).
 
-Every exception here renders as ONE line (``str(exc)``), so the CLI can print it
-as is and callers embedding the library can show it to a human without a
-traceback. ``exit_code`` is what ``python -m automation`` returns for it.
+Every failure the library reports derives from :class:`Error`, so an embedding
+tool needs one ``except mlplatform.Error``. Each renders as ONE line
+(``str(exc)``) that the CLI prints as is and a tool can show to a human without
+a traceback; the only exception is a :class:`ConfigError` that gathers several
+problems, which has one line per problem. ``exit_code`` is what the command
+line returns for it.
+
+The hierarchy::
+
+    Error
+    ├── ConfigError            a config value is invalid (.key, .reason, .errors)
+    ├── ProgramError           the Pulumi program raised something that is not a config error
+    ├── WorkspaceError         a directory cannot serve as the program's workspace
+    ├── ProgramConfigError, PlanError, PolicyPackError   the offline plan: stack files, plan files, the pack
+    └── AutomationError        live operations through the Automation API
+        ├── PulumiCliNotFound, CloudCredentialsMissing, StackLocked, StackNotFound,
+        ├── PolicyViolationError (exit code 1), OperationFailed, ConfigMappingError,
+        └── PolicyPackInstallError, ConfirmationRequired
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from automation.results import OperationResult, PolicyViolation
+    from .results import OperationResult, PolicyViolation
 
 #: How the official installer pins a CLI version; the version comes from the pinned ``pulumi`` package.
 INSTALL_COMMAND = "curl -fsSL https://get.pulumi.com | sh -s -- --version {version}"
@@ -20,8 +35,81 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-class AutomationError(Exception):
-    """Base class: a failure the caller can report as one line."""
+class Error(Exception):
+    """Base class of every failure the library reports (``mlplatform.Error``)."""
+
+    exit_code: int = 2
+
+
+class ConfigError(Error, ValueError):
+    """The stack config is invalid, found before any resource is registered.
+
+    ``key`` names the setting (``nodeGroups.gpu.maxSize``, ``aws:region``...) and
+    ``reason`` says what is wrong with it. When the program found several
+    problems in one run, ``errors`` holds one ConfigError per problem (the first
+    one's key and reason are also this error's) and ``str()`` has one line each.
+    """
+
+    def __init__(self, key: str, reason: str, *, errors: Sequence["ConfigError"] = ()) -> None:
+        self.key = key
+        self.reason = reason
+        self.errors: tuple[ConfigError, ...] = tuple(errors) or (self,)
+        lines = [f"invalid config {e.key}: {_one_line(e.reason)}" for e in self.errors]
+        super().__init__("\n".join(lines))
+
+    @classmethod
+    def from_program(cls, exc: BaseException) -> "ConfigError":
+        """The program's ``components.config.ConfigError`` (one, or several in ``.errors``) as this type."""
+        found = [e for e in (getattr(exc, "errors", None) or (exc,)) if getattr(e, "key", None) is not None]
+        if not found:
+            return cls(str(getattr(exc, "key", "") or "config"), str(exc))
+        parts = [cls(str(getattr(e, "key")), str(getattr(e, "reason", None) or e)) for e in found]
+        return cls(parts[0].key, parts[0].reason, errors=parts if len(parts) > 1 else ())
+
+
+def is_program_config_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the program's config error (``components.config.ConfigError``).
+
+    Recognised by shape (a ``pulumi.RunError`` with a ``key``) rather than by
+    import: the program's ``components`` package is only importable while the
+    program's directory is on ``sys.path``.
+    """
+    try:
+        from pulumi import RunError
+    except ImportError:  # pragma: no cover - pulumi is a runtime requirement
+        return False
+    return isinstance(exc, RunError) and getattr(exc, "key", None) is not None
+
+
+class ProgramError(Error):
+    """The Pulumi program failed for a reason other than its config (a bug, a missing file...)."""
+
+    def __init__(self, message: str, *, cause: Optional[BaseException] = None) -> None:
+        self.cause = cause
+        super().__init__(_one_line(message))
+
+
+class WorkspaceError(Error):
+    """A directory cannot hold the program's workspace (it holds unrelated files of the same names)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_one_line(message))
+
+
+class ProgramConfigError(Error):
+    """The stack files cannot be read: one line naming the file and why (offline plan)."""
+
+
+class PlanError(Error):
+    """The offline plan failed (a policy config or plan file it cannot use): one line."""
+
+
+class PolicyPackError(Error):
+    """The policy pack could not be started, configured or queried (offline plan): one line, no traceback."""
+
+
+class AutomationError(Error):
+    """A live operation (Automation API) failed; the caller can report it as one line."""
 
     exit_code = 2
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Mapping, Optional
 
-from automation.errors import CloudCredentialsMissing, PulumiCliNotFound
+from .errors import CloudCredentialsMissing, PulumiCliNotFound
 
 #: Set to 1 on hosts whose credentials come from the EC2 instance metadata service, which cannot be seen up front.
 SKIP_CREDENTIALS_CHECK = "MLPLATFORM_SKIP_CREDENTIALS_CHECK"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from automation.results import _op_name, clean_message, normalize_level
+from .results import _op_name, clean_message, normalize_level
 
 _SYMBOLS = {
     "create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "replace": ("+-", "magenta"),
@@ -95,7 +95,7 @@ class RichProgress:
                 pr(f"[red]error[/] {esc(clean_message(d.message))}", markup=True)
         if getattr(event, "summary_event", None) is not None:
             self._stop()
-            from automation.results import ChangeSummary
+            from .results import ChangeSummary
 
             summary = ChangeSummary.from_op_map(event.summary_event.resource_changes)
             pr(f"[bold]{self.title + ': ' if self.title else ''}{summary.describe()}[/]", markup=True)

@@ -9,13 +9,14 @@ and on events replayed from recorded JSON (:func:`events_from_json`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
+
+from .diagnostics import Diagnostic
 
 SECRET_MASK = "[secret]"
 
@@ -65,35 +66,9 @@ class ChangeSummary:
         return ", ".join(parts + [f"{self.same} unchanged"])
 
 
-@dataclass(frozen=True)
-class PolicyViolation:
-    """One violation from a policy event."""
-
-    policy: str
-    pack: str
-    pack_version: str
-    level: str  # "mandatory" | "advisory" | "remediate" | "disabled"
-    urn: Optional[str]  # None for stack-level policies
-    message: str
-
-    @property
-    def mandatory(self) -> bool:
-        return self.level == "mandatory"
-
-    def as_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """An error or warning the engine, a provider or the program reported."""
-
-    severity: str  # "error" | "warning"
-    message: str
-    urn: Optional[str] = None
-
-    def as_json(self) -> dict:
-        return dataclasses.asdict(self)
+#: A policy verdict from the engine: the one :class:`~automation.diagnostics.Diagnostic` type (kept under this
+#: name for existing callers).
+PolicyViolation = Diagnostic
 
 
 @dataclass(frozen=True)
@@ -123,7 +98,9 @@ class OperationResult:
     stack: str
     summary: ChangeSummary
     outputs: Mapping[str, OutputValue] = field(default_factory=dict, hash=False)
+    #: Policy verdicts (``Diagnostic`` with ``policy`` set).
     violations: tuple[PolicyViolation, ...] = ()
+    #: The engine's own errors and warnings (``Diagnostic`` with ``policy == ""``).
     diagnostics: tuple[Diagnostic, ...] = ()
     #: Policy packs that ran, name -> version (from the summary event).
     policy_packs: Mapping[str, str] = field(default_factory=dict, hash=False)
@@ -181,7 +158,7 @@ class EventCollector:
             if getattr(event, "diagnostic_event", None) is not None:
                 d = event.diagnostic_event
                 if d.severity in ("error", "warning") and not d.ephemeral:
-                    diag = Diagnostic(d.severity, clean_message(d.message), d.urn or None)
+                    diag = Diagnostic.message_of(d.severity, clean_message(d.message), d.urn or None)
                     if diag.message and diag not in self.diagnostics:
                         self.diagnostics.append(diag)
             if getattr(event, "res_outputs_event", None) is not None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
 
-from automation.config_map import Structured, to_config_entries
-from automation.errors import (
+from .config_map import Structured, to_config_entries
+from .errors import (
     AutomationError,
     OperationFailed,
     PolicyViolationError,
@@ -35,15 +35,15 @@ from automation.errors import (
     StackNotFound,
     CloudCredentialsMissing,
 )
-from automation.policy_pack import PROJECT_DIR, PolicyPack, install_policy_pack, policy_pack_for, short_stack_name
-from automation.preflight import (
+from .policy_pack import PROJECT_DIR, PolicyPack, install_policy_pack, policy_pack_for, short_stack_name
+from .preflight import (
     find_pulumi_cli,
     looks_like_missing_credentials,
     pulumi_home,
     pulumi_sdk_version,
     require_aws_credentials,
 )
-from automation.results import EventCollector, OperationResult, OutputValue, outputs_from_sdk
+from .results import EventCollector, OperationResult, OutputValue, outputs_from_sdk
 
 OnEvent = Callable[[Any], None]
 
@@ -259,8 +259,9 @@ class PlatformStack:
         kwargs = dict(options)
         if with_policies:
             kwargs["policy_packs"] = [str(self.policy_pack.directory)]
-            if self.policy_pack.config is not None:
-                kwargs["policy_pack_configs"] = [str(self.policy_pack.config)]
+            config_file = self._pack_config_with_admins()
+            if config_file is not None:
+                kwargs["policy_pack_configs"] = [str(config_file)]
         kwargs["on_event"] = dispatch
         kwargs.setdefault("color", "never")
         try:
@@ -280,6 +281,27 @@ class PlatformStack:
         if result.mandatory:
             raise PolicyViolationError(self.name, operation, result.violations, result)
         return result
+
+    def _pack_config_with_admins(self) -> Optional[Path]:
+        """The pack config to attach: the stack's file, with the stack's admins filled in where it lists none
+        (:func:`automation.policy_pack.with_stack_admins`, as the offline plan judges it)."""
+        import json
+        import tempfile
+
+        from .policy_pack import with_stack_admins
+
+        given = self.policy_pack.config
+        try:
+            user = json.loads(Path(given).read_text()) if given is not None else {}
+            merged = with_stack_admins(user, self.stack.get_all_config())
+        except Exception:  # noqa: BLE001 - unreadable: attach the file as it is and let the engine report it
+            return given
+        if merged == user:
+            return given
+        fd, name = tempfile.mkstemp(prefix=f"policy-config-{short_stack_name(self.name)}-", suffix=".json")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(merged, fh)
+        return Path(name)
 
     def _safe_outputs(self) -> Optional[Mapping[str, Any]]:
         try:

@@ -154,7 +154,8 @@ def render(res: "Results") -> str:
     w("The longest chain of slow resources in each plan's dependency graph (`bench/critical_path.py`). Slow kinds: "
       "EKS cluster, node groups, NAT gateways, FSx file systems, EKS add-ons, Helm releases. Edges are "
       "`dependencies` and `propertyDependencies`; depending on a component waits for all its descendants. "
-      f"Target: at most {cpmod.TARGET_DEPTH} slow steps (network → cluster → node group → add-ons in parallel).")
+      f"Target: at most {cpmod.TARGET_DEPTH} slow steps (cluster → node add-ons → system node group → add-ons in "
+      "parallel, CoreDNS among them → the other node groups).")
     w("")
     w("| Stack | Slow steps | Target | Slow resources | Add-on → add-on waits |")
     w("| --- | ---: | ---: | ---: | ---: |")

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.aws_env import AwsEnv
 from components.conventions import CONTROL_PLANE_LOG_TYPES, KARPENTER_DISCOVERY_TAG, child
+from components.crds import CrdTarget, files_provider
 from components.identity import ClusterIdentity, IdentityMode, WorkloadIdentity, WorkloadIdentityArgs
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -76,6 +77,8 @@ class Cluster(pulumi.ComponentResource):
     #: The cluster name as configured (known before deployment, for tags and names).
     configured_name: str
     cluster_name: pulumi.Output[str]
+    #: The Kubernetes minor the control plane runs, as EKS reports it once an update finished.
+    version: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     #: Issuer without ``https://`` (IAM condition keys use this form).
@@ -88,10 +91,15 @@ class Cluster(pulumi.ComponentResource):
     node_security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
     identity: ClusterIdentity
+    #: Where CRDs installed apart from their charts go (``components/crds.py``).
+    crds: CrdTarget
     #: Resources nodes must wait for (CNI and, with custom networking, the ENIConfigs).
     networking_ready: list[pulumi.Resource]
     #: The Pod Identity agent add-on: workloads using Pod Identity get credentials through it.
     pod_identity_agent: aws.eks.Addon
+    #: Add-ons every node waits for (VPC CNI, kube-proxy and, in Pod Identity mode, the agent): on a minor
+    #: upgrade they move to the new minor's builds after the control plane and before any node group rolls.
+    node_addons: list[aws.eks.Addon]
 
     def __init__(self, name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:cluster:Cluster", name, None, opts)
@@ -156,6 +164,7 @@ class Cluster(pulumi.ComponentResource):
             opts=child(self, depends_on=[log_group]),
         )
         self.cluster_name = self.eks.eks_cluster.name
+        self.version = self.eks.eks_cluster.version
         self.endpoint = self.eks.eks_cluster.endpoint
         self.oidc_provider_arn = self.eks.oidc_provider_arn
         self.oidc_issuer = self.eks.oidc_issuer
@@ -184,6 +193,9 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=child(self),
         )
+        self.crds = CrdTarget(provider=self.provider,
+                              files_provider=files_provider(f"{name}-k8s-crds", self.kubeconfig, self),
+                              protect=args.deletion_protection)
         self.identity = ClusterIdentity(
             cluster_name=self.cluster_name,
             oidc_provider_arn=self.oidc_provider_arn,
@@ -222,8 +234,11 @@ class Cluster(pulumi.ComponentResource):
             configuration={"env": cni_env, "enableNetworkPolicy": "true"},
             service_account_role_arn=cni_identity.role_arn,
         )
-        self.addon(name, "kube-proxy", args.kubernetes_version)
+        kube_proxy = self.addon(name, "kube-proxy", args.kubernetes_version)
         self.pod_identity_agent = self.addon(name, "eks-pod-identity-agent", args.kubernetes_version)
+        # With Pod Identity, pods on a new node get AWS credentials only through the agent's DaemonSet.
+        self.node_addons = [vpc_cni, kube_proxy] + ([self.pod_identity_agent] if args.identity_mode == "pod-identity"
+                                                     else [])
 
         self.networking_ready: list[pulumi.Resource] = [vpc_cni]
         for az_name, subnet_id in args.pod_subnets:

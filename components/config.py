@@ -35,6 +35,7 @@ from typing import Any, Literal, Mapping, Optional
 import pulumi
 
 from components import versions
+from components.planning import capacity
 from components.planning import cidr as cidr_plan
 from components.planning import instances
 from components.planning import regions
@@ -811,6 +812,12 @@ class StackConfig:
         "gpuStack", "NVIDIA device plugin, or GPU Operator with driver/toolkit off.", "device-plugin"
     )
     metricsServer: bool = setting("metricsServer", "metrics-server (HPA resource metrics).", True)
+    controllerReplicas: int = setting(
+        "controllerReplicas",
+        "Replicas of each platform controller (LB controller, Karpenter, cluster-autoscaler, metrics-server, Kueue, "
+        "Trainer, JobSet); 2+ keeps them serving through node rolls, each with a PodDisruptionBudget.", 2,
+        check=IntRange(1, 5, "more adds nothing but cost: leader election runs one active replica"),
+    )
 
     # ML workloads
     trainer: bool = setting("trainer", "Kubeflow Trainer v2 (with JobSet) and the torch-distributed runtime.", True)
@@ -1638,13 +1645,22 @@ def _validate(cfg: StackConfig, ctx: _Ctx) -> StackConfig:
     jobs = _check_training(cfg, ctx, teams, groups)
     _check_existing_workloads(cfg, ctx, teams)
     ctx.raise_if_any()
-    return dataclasses.replace(
+    resolved = dataclasses.replace(
         cfg,
         nodeGroups=types.MappingProxyType(groups),
         teams=types.MappingProxyType(teams),
         inferenceEndpoints=types.MappingProxyType(endpoints),
         trainingJobs=types.MappingProxyType(jobs),
     )
+    # Capacity coherence (components/planning/capacity.py) reads the resolved values, so it runs once the
+    # rest is valid: every error found is reported together; warnings print and go on.
+    for finding in capacity.findings(resolved):
+        if finding.error:
+            ctx.error(finding.key, finding.reason)
+        else:
+            pulumi.log.warn(f"config {finding}")
+    ctx.raise_if_any()
+    return resolved
 
 
 # --------------------------------------------------------------------------- loading

@@ -31,13 +31,19 @@ def pinned_release(
     create_namespace: bool = False,
     release_name: Optional[str] = None,
     timeout: int = RELEASE_TIMEOUT_SECONDS,
+    pin: Optional[versions.HelmChartPin] = None,
+    skip_crds: bool = False,
+    take_ownership: bool = False,
+    retain_on_delete: bool = False,
 ) -> k8s.helm.v3.Release:
-    """A Helm release of ``versions.HELM_CHARTS[chart_key]`` (OCI or HTTPS repository).
+    """A Helm release of ``versions.HELM_CHARTS[chart_key]`` (or of ``pin``; OCI or HTTPS repository).
 
     ``helm.v3.Release`` rather than ``helm.v4.Chart``: its values are resource
-    inputs, so the policy pack sees them in an offline plan too.
+    inputs, so the policy pack sees them in an offline plan too. ``skip_crds``
+    for charts whose CRDs are installed apart (``components/crds.py``);
+    ``take_ownership`` and ``retain_on_delete`` for those CRD releases.
     """
-    pin = versions.HELM_CHARTS[chart_key]
+    pin = pin or versions.HELM_CHARTS[chart_key]
     oci = pin.repository.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
@@ -52,7 +58,10 @@ def pinned_release(
         cleanup_on_fail=True,
         skip_await=False,
         timeout=timeout,
-        opts=child(parent, provider=provider, depends_on=list(depends_on)),
+        skip_crds=skip_crds or None,
+        take_ownership=take_ownership or None,
+        opts=child(parent, provider=provider, depends_on=list(depends_on),
+                   retain_on_delete=retain_on_delete or None),
     )
 
 

@@ -7,6 +7,19 @@ GPU pools are tainted ``nvidia.com/gpu=true:NoSchedule`` and may scale to zero.
 
 CoreDNS is installed here, after the system pool: it is a Deployment and its
 EKS add-on only becomes ACTIVE once a node can run it.
+
+Order, on the first deploy and on every Kubernetes minor upgrade (Pulumi
+dependencies are the same for both): control plane -> the add-ons nodes need
+(VPC CNI, kube-proxy and, with Pod Identity, its agent; ``Cluster.node_addons``) -> system
+pools -> CoreDNS -> every other pool. Managed pools are built from the
+pulumi-eks cluster component and wait for those add-ons, so on a bump
+(``kubernetesVersion: "1.35"`` -> ``"1.36"``) they roll to the new minor's AMI
+only after the control plane and those add-ons are on it. Their ``version`` is
+the configured minor rather than the control plane's reported one, so a first
+preview can judge it. The system pool rolls
+before CoreDNS because CoreDNS could not be created without it; both CoreDNS
+builds run on either minor. Self-managed pools run the AMI in ``amiId``: a
+minor bump needs a new AMI there (bake it for the new minor first).
 """
 
 from __future__ import annotations
@@ -62,6 +75,8 @@ class NodeGroups(pulumi.ComponentResource):
     managed: dict[str, eks.ManagedNodeGroup]
     self_managed: dict[str, eks.NodeGroupV2]
     launch_templates: dict[str, aws.ec2.LaunchTemplate]
+    #: The CoreDNS add-on (after the system pools, before every other pool).
+    coredns: aws.eks.Addon
     spot_service_linked_role: Optional[aws.iam.ServiceLinkedRole]
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -81,7 +96,7 @@ class NodeGroups(pulumi.ComponentResource):
             for p in NODE_MANAGED_POLICIES
         ]
         self.node_role_arn = self.node_role.arn
-        wait = [*attachments, *args.depends_on]
+        wait = [*attachments, *args.depends_on, *cluster.node_addons]
         self.spot_service_linked_role = aws.iam.ServiceLinkedRole(
             f"{name}-spot-service-linked-role", aws_service_name="spot.amazonaws.com",
             description="EC2 Spot (created by the mlplatform stack; kept on destroy: other stacks may use Spot)",
@@ -91,7 +106,13 @@ class NodeGroups(pulumi.ComponentResource):
 
         self.managed, self.self_managed, self.launch_templates = {}, {}, {}
         self_managed_profile = None
-        for pool, cfg in args.groups.items():
+        # System pools first: CoreDNS needs one of their nodes, and every other pool waits for CoreDNS.
+        ordered = sorted(args.groups.items(), key=lambda kv: kv[1].role != "system")
+        coredns: Optional[aws.eks.Addon] = None
+        for pool, cfg in ordered:
+            if cfg.role != "system" and coredns is None:
+                coredns = self._coredns(name, args)
+                wait = [*wait, coredns]
             labels = plan.pool_labels(pool, cfg.role, cfg.instanceTypes[0], cfg.labels, efa=cfg.efa)
             taints = plan.pool_taints(cfg.role, cfg.taints)
             pool_tags = {**tags, "mlplatform.io/pool": pool}
@@ -109,17 +130,21 @@ class NodeGroups(pulumi.ComponentResource):
                 self.self_managed[pool] = self._self_managed(name, pool, cfg, labels, taints, pool_tags, args,
                                                              self_managed_profile, wait)
 
-        system = [ng for pool, ng in self.managed.items() if args.groups[pool].role == "system"]
-        cluster.addon(
-            name, "coredns", args.kubernetes_version,
-            configuration={"nodeSelector": dict(SYSTEM_NODE_SELECTOR), "replicaCount": 2},
-            parent=self, depends_on=system,
-        )
+        self.coredns = coredns if coredns is not None else self._coredns(name, args)
         self.register_outputs({
             "nodeRoleArn": self.node_role_arn,
             "managed": list(self.managed),
             "selfManaged": list(self.self_managed),
         })
+
+    def _coredns(self, name: str, args: NodeGroupsArgs) -> aws.eks.Addon:
+        system = [ng for pool, ng in {**self.managed, **self.self_managed}.items()
+                  if args.groups[pool].role == "system"]
+        return args.cluster.addon(
+            name, "coredns", args.kubernetes_version,
+            configuration={"nodeSelector": dict(SYSTEM_NODE_SELECTOR), "replicaCount": 2},
+            parent=self, depends_on=system,
+        )
 
     def _launch_template(self, name: str, pool: str, cfg: NodeGroupConfig, tags: dict, args: NodeGroupsArgs,
                          placement_group: Optional[aws.ec2.PlacementGroup]) -> aws.ec2.LaunchTemplate:
@@ -177,6 +202,12 @@ class NodeGroups(pulumi.ComponentResource):
             subnet_ids=subnets,
             instance_types=list(cfg.instanceTypes),
             ami_type=cfg.amiType,
+            # The configured minor, a value a first preview can read (eks-supported-version judges it then).
+            # The order on a bump comes from the dependencies, not from this value: the pool is built from
+            # ``cluster=`` (the pulumi-eks component, complete only once the control plane has finished its
+            # own update) and waits for the add-ons nodes need, so it rolls after both (EKS refuses nodes
+            # newer than the control plane).
+            version=args.kubernetes_version,
             capacity_type=cfg.capacityType,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=cfg.minSize, desired_size=cfg.desiredSize, max_size=cfg.maxSize),

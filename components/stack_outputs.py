@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
+
+import pulumi
 
 if TYPE_CHECKING:  # pragma: no cover - types only; importing them here would be circular
+    from components.config import StackConfig
     from components.contracts import PlatformAddons, PlatformContext
     from components.workloads import Workloads
 
@@ -31,6 +34,11 @@ INFERENCE_ENDPOINTS = "inferenceEndpoints"
 TRAINING_RUNTIME = "trainingRuntime"
 KUEUE_CLUSTER_QUEUE = "kueueClusterQueue"
 GRAFANA_ADMIN_SECRET = "grafanaAdminSecret"
+#: The Kubernetes minor the control plane runs, as EKS reports it (read back by :func:`check_kubernetes_upgrade`).
+KUBERNETES_VERSION = "kubernetesVersion"
+
+#: The engine's built-in invoke behind ``pulumi.StackReference``: the last outputs of a stack, from its state.
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 def stack_outputs(ctx: "PlatformContext", addons: "PlatformAddons", workloads: "Workloads") -> dict[str, Any]:
@@ -42,6 +50,7 @@ def stack_outputs(ctx: "PlatformContext", addons: "PlatformAddons", workloads: "
         PUBLIC_SUBNET_IDS: ctx.network.public_subnet_ids,
         CLUSTER_NAME: ctx.cluster.cluster_name,
         CLUSTER_ENDPOINT: ctx.cluster.endpoint,
+        KUBERNETES_VERSION: ctx.cluster.version,
         OIDC_PROVIDER_ARN: ctx.cluster.oidc_provider_arn,
         KUBECONFIG: ctx.cluster.kubeconfig,
         NODE_ROLE_ARN: ctx.nodes.node_role_arn,
@@ -69,3 +78,37 @@ def stack_outputs(ctx: "PlatformContext", addons: "PlatformAddons", workloads: "
         # Where the credentials live, never the password itself.
         outs[GRAFANA_ADMIN_SECRET] = workloads.observability.grafana_admin_secret
     return outs
+
+
+def own_stack_name() -> str:
+    """This stack's fully qualified name, the form stack references take on every backend."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def running_outputs() -> Mapping[str, Any]:
+    """The outputs this stack recorded at its last update, read from its state before anything is registered.
+
+    This is what a ``pulumi.StackReference`` to the stack itself reads (the
+    engine serves both through ``readStackReference``), but as a synchronous
+    invoke: the answer is known before the first resource is registered and
+    leaves no resource in the state. A stack that was never deployed has no
+    outputs (``{}``), in a preview as in an update.
+    """
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": own_stack_name()})
+    return dict((result.value or {}).get("outputs") or {})
+
+
+def check_kubernetes_upgrade(cfg: "StackConfig") -> None:
+    """Refuse a ``kubernetesVersion`` the running cluster cannot move to (more than one minor, or down).
+
+    Raises :class:`~components.config.ConfigError` (one line naming the key)
+    before any resource is registered. Stacks deployed before this output
+    existed, and new stacks, are not checked: there is nothing to compare with.
+    """
+    from components.config import ConfigError
+    from components.planning.upgrade import minor_step_error
+
+    running = running_outputs().get(KUBERNETES_VERSION)
+    reason = minor_step_error(running if isinstance(running, str) else None, cfg.kubernetesVersion)
+    if reason:
+        raise ConfigError("kubernetesVersion", reason)

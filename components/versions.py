@@ -12,6 +12,7 @@ version that *was* seen is pinned and the ``source`` note says so.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -320,7 +321,7 @@ HELM_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
             "Newest release present in both upstream mirrors on the check date: kedacore/keda tag v2.20.2 "
             "(2026-07-31; config/crd/bases/ holds the ScaledObject and TriggerAuthentication CRDs) and "
             "kedacore/charts tag v2.20.2 (keda/Chart.yaml version 2.20.2, appVersion 2.20.2). Chart values "
-            "and CRD schemas we rely on are extracted to tests/fixtures/keda/ by tools/keda_facts.py. The "
+            "facts, CRDs and scaler trigger-key facts are vendored under upstream/ (MANIFEST.json). The "
             "chart installs its CRDs from templates (crds.install), so helm upgrades update them."
         ),
     ),
@@ -518,6 +519,113 @@ KARPENTER_AMI_ALIAS: str = "al2023@v20260903"
 
 
 # ---------------------------------------------------------------------------
+# CRDs managed apart from their controllers' charts (components/crds.py)
+# ---------------------------------------------------------------------------
+
+# Helm applies a chart's crds/ directory on the first install only and never upgrades it. Every chart
+# below carries its CRDs that way, so its CRDs come from one of these instead, installed before the
+# controller (whose release then sets skipCrds). Checked 2026-11-29 against the upstream repositories at
+# the tags named (git mirrors); where a mirror stopped short of the pinned tag, the layout was read at the
+# newest tag it had and the source says so. Kueue and Kubeflow Trainer (>= 2.3) template their CRDs, so
+# Helm upgrades those and they are not listed.
+
+#: Vendor CRD charts, keyed by the HELM_CHARTS key of the controller whose crds/ they replace.
+CRD_CHARTS: Mapping[str, HelmChartPin] = MappingProxyType({
+    # Released together with the controller chart at the same version, so derived from that pin:
+    # moving HELM_CHARTS["karpenter"] moves the CRDs with it.
+    "karpenter": dataclasses.replace(
+        HELM_CHARTS["karpenter"],
+        chart="karpenter-crd",
+        source=(
+            "aws/karpenter-provider-aws charts/karpenter-crd: the same five CRDs as charts/karpenter/crds/, as "
+            "templates (so helm upgrade updates them), with an additionalAnnotations value; read at tag v1.14.1. "
+            "Published to oci://public.ecr.aws/karpenter/karpenter-crd at every controller version "
+            "(karpenter.sh/docs/upgrading/upgrade-guide: install karpenter-crd at the controller's version)."
+        ),
+    ),
+    "kube-prometheus-stack": HelmChartPin(
+        chart="prometheus-operator-crds",
+        repository="https://prometheus-community.github.io/helm-charts",
+        version="31.0.1",
+        # Must equal the Prometheus Operator version kube-prometheus-stack runs (checked below).
+        app_version="v0.93.1",
+        checked=_CHECKED,
+        source=(
+            "prometheus-community/helm-charts tag prometheus-operator-crds-31.0.1: Chart.yaml appVersion "
+            "v0.93.1, CRDs as templates of its crds subchart (each from prometheus-operator v0.93.1 "
+            "example/prometheus-operator-crd/), value crds.annotations for extra CRD annotations. "
+            "kube-prometheus-stack 88.5.3 ships the same operator v0.93.1 in charts/crds/crds/."
+        ),
+    ),
+})
+
+
+@dataclass(frozen=True)
+class CrdFilesPin:
+    """Upstream CRD manifests at one release tag, for a chart that has no CRD chart of its own."""
+
+    repository: str             # GitHub owner/name
+    tag: str                    # release tag the files are read at
+    paths: tuple[str, ...]      # files inside the repository at that tag
+    checked: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.repository) or not self.tag or not self.paths:
+            raise ValueError(f"CrdFilesPin {self.repository!r}: repository, tag and paths are required")
+        _check_iso_date(self.checked, f"CrdFilesPin {self.repository!r}")
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(f"https://raw.githubusercontent.com/{self.repository}/{self.tag}/{p}" for p in self.paths)
+
+
+#: CRD files, keyed by the controller (HELM_CHARTS key, or "jobset" for the chart Trainer bundles).
+CRD_FILES: Mapping[str, CrdFilesPin] = MappingProxyType({
+    "aws-load-balancer-controller": CrdFilesPin(
+        repository="kubernetes-sigs/aws-load-balancer-controller",
+        # The chart is released from the controller repository at the controller's tag.
+        tag=f"v{HELM_CHARTS['aws-load-balancer-controller'].version}",
+        paths=("helm/aws-load-balancer-controller/crds/crds.yaml",
+               "helm/aws-load-balancer-controller/crds/gateway-crds.yaml"),
+        checked=_CHECKED,
+        source=(
+            "The chart's own crds/ directory (what helm install applies): crds.yaml (IngressClassParams, "
+            "TargetGroupBinding, ALBTargetControlConfig, GlobalAccelerator) and gateway-crds.yaml; layout read "
+            "at tag v3.5.0, the newest in the mirror. No CRD chart exists (aws/eks-charts has only the "
+            "controller chart); AWS documents applying these files before a helm upgrade."
+        ),
+    ),
+    "jobset": CrdFilesPin(
+        repository="kubernetes-sigs/jobset",
+        # kubeflow-trainer 2.3.0 declares the jobset 0.12.0 chart as a dependency (charts/kubeflow-trainer/
+        # Chart.yaml); move this tag with that dependency.
+        tag="v0.12.0",
+        paths=("charts/jobset/crds/jobset.x-k8s.io_jobsets.yaml",),
+        checked=_CHECKED,
+        source="kubernetes-sigs/jobset tag v0.12.0, charts/jobset/crds/ (the subchart the Trainer chart bundles).",
+    ),
+    "gpu-operator": CrdFilesPin(
+        repository="NVIDIA/gpu-operator",
+        tag=HELM_CHARTS["gpu-operator"].version,
+        paths=(
+            "deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml",
+            "deployments/gpu-operator/crds/nvidia.com_gpuclusters.yaml",
+            "deployments/gpu-operator/crds/nvidia.com_nvidiadrivers.yaml",
+            "deployments/gpu-operator/crds/resource.nvidia.com_computedomaincliques.yaml",
+            "deployments/gpu-operator/crds/resource.nvidia.com_computedomains.yaml",
+            "deployments/gpu-operator/charts/node-feature-discovery/crds/nfd-api-crds.yaml",
+        ),
+        checked=_CHECKED,
+        source=(
+            "NVIDIA/gpu-operator tag v26.7.0: the chart's crds/ and its node-feature-discovery subchart's crds/. "
+            "The chart's own pre-upgrade CRD job (operator.upgradeCRD) is switched off in favour of these."
+        ),
+    ),
+})
+
+
+# ---------------------------------------------------------------------------
 # Lookup helper
 # ---------------------------------------------------------------------------
 
@@ -583,6 +691,12 @@ def _validate() -> None:
     for minor, tag in CLUSTER_AUTOSCALER_IMAGE_TAGS.items():
         if not tag.startswith(f"v{minor}."):
             raise ValueError(f"cluster-autoscaler {tag!r} does not match Kubernetes {minor}")
+    for key, pin in CRD_CHARTS.items():
+        if key not in HELM_CHARTS:
+            raise ValueError(f"CRD_CHARTS[{key!r}] names no chart in HELM_CHARTS")
+        if pin.app_version != HELM_CHARTS[key].app_version:
+            raise ValueError(f"CRD chart {pin.chart} {pin.version} ships {pin.app_version} but {key} runs "
+                             f"{HELM_CHARTS[key].app_version}: pin the CRD chart of the same release")
     if not re.fullmatch(r"al2023@v\d{8}", KARPENTER_AMI_ALIAS):
         raise ValueError(f"KARPENTER_AMI_ALIAS must be a dated al2023 alias, got {KARPENTER_AMI_ALIAS!r}")
 

@@ -1,4 +1,4 @@
-"""KEDA under mocks: the pinned chart (values checked against the chart's own values.yaml at that version), and
+"""KEDA under mocks: the pinned chart (values checked against the vendored chart facts at that version), and
 for CloudWatch triggers a read-only operator identity in both identity modes plus the trigger authentication."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pytest
 from components import versions
 from components.addons.keda import KEDA_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, Keda, KedaArgs, keda_values
 from components.workloads import inference_scaling as scaling
-from tests import keda_helpers as keda
 from tests.addon_helpers import deps, release, run_addon, statements
 from tests.helpers import of_type, policy_doc
+from tests.validator_helpers import validate_objects
+from validators import helm_values, upstream
 
 
 
@@ -26,40 +27,45 @@ def cw():
 
 
 def test_the_pin_is_the_version_the_facts_were_read_at():
+    """Chart facts, CRDs and scaler facts are all vendored at the pinned release (upstream/MANIFEST.json)."""
     pin = versions.HELM_CHARTS["keda"]
-    prov = keda.fact("PROVENANCE")
-    assert (prov["chart"]["name"], prov["chart"]["version"], prov["chart"]["appVersion"]) == (
-        pin.chart, pin.version, pin.app_version)
-    assert {f["tag"] for f in prov["files"]} == {f"v{pin.version}"}
+    chart = upstream.charts()["keda"]
+    assert (chart.name, chart.version, str(chart.meta["appVersion"])) == (pin.chart, pin.version, pin.app_version)
+    refs = {f: e["ref"] for f, e in upstream.manifest().items()
+            if f.startswith(("crds/keda/", "charts/keda/")) or f == upstream.SCALERS_FILE}
+    assert len(refs) >= 8 and set(refs.values()) == {f"v{pin.version}"}
 
 
-def chart_value_problems(values: dict, chart: dict, prefix: str = "") -> list[str]:
-    """Keys the chart does not have, or whose default has another type. Maps the chart leaves empty
-    (PodDisruptionBudget specs, annotations) are passed through by its templates and not looked into."""
-    problems = []
+def _release(values: dict) -> dict:
+    pin = versions.HELM_CHARTS["keda"]
+    return {"type": "kubernetes:helm.sh/v3:Release", "urn": "urn:x::keda", "name": "keda",
+            "inputs": {"chart": pin.chart, "version": pin.version, "values": values}}
+
+
+def scalar_type_problems(values: dict, defaults: dict, prefix: str = "") -> list[str]:
+    """Values whose scalar type differs from the chart's default (helm_values leaves scalar types to the templates;
+    we hold our own values to the defaults' types)."""
+    out = []
     for k, v in values.items():
-        path = f"{prefix}.{k}" if prefix else k
-        if path not in chart:
-            problems.append(f"{path}: not a value of the chart")
-            continue
-        got = {dict: "object", bool: "boolean", int: "integer", str: "string", list: "array"}[type(v)]
-        if chart[path] not in (got, "null"):
-            problems.append(f"{path}: the chart's default is {chart[path]}, we set {got}")
-        if isinstance(v, dict) and any(c.startswith(path + ".") for c in chart):
-            problems += chart_value_problems(v, chart, path)
-    return problems
+        path, default = f"{prefix}{k}", defaults.get(k) if isinstance(defaults, dict) else None
+        if isinstance(v, dict) and isinstance(default, dict):
+            out += scalar_type_problems(v, default, f"{path}.")
+        elif default is not None and not isinstance(v, (dict, list)) and type(v) is not type(default):
+            out.append(f"{path}: the chart's default is {type(default).__name__}, we set {type(v).__name__}")
+    return out
 
 
 def test_every_value_we_set_is_a_key_the_chart_reads():
     ours = keda_values(operator_sa_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"})
-    assert chart_value_problems(ours, keda.fact("values")) == []
+    assert helm_values.check_release(_release(ours)) == []
+    assert scalar_type_problems(ours, upstream.charts()["keda"].defaults) == []
 
 
 def test_the_value_check_can_fail():
-    chart = keda.fact("values")
-    assert chart_value_problems({"operator": {"replicas": 2, "replicaCount": "2"}}, chart) == [
-        "operator.replicas: not a value of the chart", "operator.replicaCount: the chart's default is integer, we set "
-        "string"]
+    (f,) = helm_values.check_release(_release({"operator": {"replicas": 2}}))
+    assert f.path == "values.operator.replicas" and "is not a value of chart keda" in f.message
+    assert scalar_type_problems({"operator": {"replicaCount": "2"}}, upstream.charts()["keda"].defaults) == [
+        "operator.replicaCount: the chart's default is int, we set str"]
 
 
 def test_release_is_pinned_on_the_system_pool_in_its_own_namespace(cw):
@@ -100,7 +106,8 @@ def test_irsa_mode_annotates_the_operator_account_and_trusts_only_it():
 def test_trigger_authentication_matches_kedas_crd_and_what_triggers_reference(cw):
     (ta,) = [r for r in cw.registrations if r.type.endswith(":ClusterTriggerAuthentication")]
     obj = {k: ta.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
-    assert keda.crd_problems(obj, "clustertriggerauthentications") == []
+    report = validate_objects([obj])  # KEDA's CRD (schema, CEL) and its triggerauthentication webhook
+    assert report.ok and {s.validator: s.checked for s in report.sections}["admission"] == 1, report.findings
     assert obj["metadata"]["name"] == scaling.AWS_TRIGGER_AUTH and "namespace" not in obj["metadata"]
     assert release(cw, "keda-release").urn in ta.dependencies
 

@@ -57,12 +57,13 @@ def without_pulumi_env(tmp_path):
 # --------------------------------------------------------------------------- help and preflight (subprocesses)
 
 
-def test_help_lists_the_five_commands():
-    proc = subprocess.run([sys.executable, "-m", "automation", "--help"], cwd=ROOT, capture_output=True,
+@pytest.mark.parametrize("module", ["automation", "mlplatform"])
+def test_help_lists_the_six_commands(module):
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0
     listed = [m.group(1) for ln in proc.stdout.splitlines() if (m := re.match(r"^    (\S+)", ln))]
-    assert listed == ["plan", "preview", "up", "destroy", "outputs"]
+    assert listed == ["plan", "preview", "up", "destroy", "outputs", "diff"]
 
 
 def test_plan_keeps_its_own_arguments():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -256,3 +257,56 @@ def test_readme_section_installs_the_pinned_cli_and_links_the_ci_docs():
     assert "(docs/ci-cd.md)" in section
     for command in ("plan", "preview", "up", "destroy", "outputs"):
         assert f"python -m automation {command}" in section
+
+
+# --------------------------------------------------------------------------- the plan diff on pull requests
+
+
+def step_named(job: dict, prefix: str) -> dict:
+    (step,) = [s for s in job["steps"] if s.get("name", "").startswith(prefix)]
+    return step
+
+
+def test_pull_requests_plan_the_base_branch_and_post_the_diff_per_stack(pr):
+    plan = pr["jobs"]["plan"]
+    assert plan["permissions"] == {"contents": "read", "pull-requests": "write"}
+    names = [s.get("name", "") for s in plan["steps"]]
+    base = step_named(plan, "Offline plan of the base branch")
+    assert base["env"]["BASE_REF"] == "${{ github.base_ref }}" and base["if"] == "${{ !cancelled() }}"
+    assert 'worktree add --detach "$RUNNER_TEMP/base" "origin/$BASE_REF"' in base["run"]
+    assert '-m automation plan --stack "$STACK" --json "$GITHUB_WORKSPACE/plan-base-$STACK.json"' in base["run"]
+    diff = step_named(plan, "Plan diff against the base branch")
+    assert '-m automation diff "plan-base-$STACK.json" "plan-$STACK.json" --markdown' in diff["run"]
+    (comment,) = steps_using(plan, "marocchino/sticky-pull-request-comment")
+    assert comment["with"] == {"header": "plan-diff-${{ matrix.stack }}", "path": "plan-diff-${{ matrix.stack }}.md"}
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert names.index("Offline plan") < names.index(base["name"]) < names.index(diff["name"]) \
+        < names.index(comment["name"])
+
+
+@pytest.mark.parametrize("with_base", [True, False])
+def test_the_plan_diff_step_runs_as_written(pr, tmp_path, with_base):
+    """Run the workflow's own shell step against two small plan files (and without the base plan)."""
+    step = step_named(pr["jobs"]["plan"], "Plan diff against the base branch")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
+
+    def plan_doc(version: str) -> dict:
+        return {"schemaVersion": 1, "stack": "dev", "outputs": {}, "diagnostics": [], "resources": [
+            {"urn": "urn:pulumi:dev::mlplatform::eks:index:Cluster::cluster-eks", "type": "eks:index:Cluster",
+             "name": "cluster-eks", "inputs": {"version": version}, "secretInputs": [], "options": {}}]}
+
+    if with_base:
+        (tmp_path / "plan-base-dev.json").write_text(json.dumps(plan_doc("1.35")))
+    (tmp_path / "plan-dev.json").write_text(json.dumps(plan_doc("1.36")))
+    env = {**os.environ, "STACK": "dev", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "plan-diff-dev.md").read_text()
+    assert (tmp_path / "summary.md").read_text() == md and md.startswith("### Plan diff: stack `dev`")
+    if with_base:
+        assert '| `eks:index:Cluster cluster-eks` | `version` | `"1.35"` | `"1.36"` |' in md
+        assert json.loads((tmp_path / "plan-diff-dev.json").read_text())["summary"]["changed"] == 1
+    else:
+        assert "No comparison" in md

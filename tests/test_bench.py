@@ -73,7 +73,7 @@ def test_addon_waiting_for_addon_is_a_fifth_step_and_the_edge_is_named():
     path = cp.critical_path([VPC, NAT, RT, CLUSTER, NG, ADDON_A, ADDON_B, chained])
     assert path.depth == 5
     assert path.chain[-1].name == "karpenter"
-    over = path.over_target()
+    over = path.over_target(target=4)
     assert [(cp.urn_name(e.dependent), cp.urn_name(e.dependency)) for e in over] == [("karpenter", "lbc")]
     assert over[0].path[0].link == "propertyDependencies.values"
     assert [(cp.urn_name(e.dependent), cp.urn_name(e.dependency)) for e in path.addon_chains()] == [("karpenter", "lbc")]
@@ -266,7 +266,7 @@ def test_karpenter_pools_are_read_from_the_plans_nodepools(prices):
 def test_enabled_gpu_endpoint_makes_idle_gpu_cost_positive(prices):
     cfg = minimal_config(
         karpenter=True, karpenterGpuInstanceFamilies=["g5", "g6"],
-        teams={"serving": {}},
+        teams={"serving": {"gpu": 4}},
         inferenceEndpoints={"llm": {"team": "serving", "placement": "gpu", "gpus": 1, "replicas": 2,
                                     "exposure": "none"}},
     )

@@ -158,7 +158,8 @@ def test_values_used_are_the_validated_ones():
 
 
 def test_nulls_mean_unset_never_the_string_null():
-    cfg = load_config({**BASE, "clusterName": None, "teams": {"research": None}}, stack="dev")
+    # A null team means "all defaults" (no GPU quota), so the GPU job that BASE gives it is left out.
+    cfg = load_config({**BASE, "clusterName": None, "teams": {"research": None}, "trainingJobs": {}}, stack="dev")
     assert cfg.cluster_name == "ml-dev" and "research" in cfg.teams
     # What the CLI hands the program for a top-level `clusterName:` with no value: "" (the default).
     assert load_config({**BASE, "clusterName": ""}, stack="dev").cluster_name == "ml-dev"
@@ -173,9 +174,9 @@ def test_legitimate_values_are_accepted():
         nodeGroups__gpu__taints=[{"key": "dedicated", "value": "", "effect": "NoExecute"}],
         tags={"Owner Name": "ML platform", "cost:center": "a+b=c@d/e", "ünïcode": "ß"},
         karpenterExpireAfter="Never", prometheusRetention="90d",
-        kueueMemoryQuota="1.5Gi", teams__research__memory="64e9",
+        kueueMemoryQuota="1.5Ti", teams__research__memory="64e9",
     ), stack="t")
-    assert cfg.tags["ünïcode"] == "ß" and cfg.kueueMemoryQuota == "1.5Gi"
+    assert cfg.tags["ünïcode"] == "ß" and cfg.kueueMemoryQuota == "1.5Ti"
 
 
 def test_mapping_with_python_oddities_is_refused_not_crashed():

@@ -8,6 +8,8 @@ the project's pins and values with what upstream ships.
 
 from __future__ import annotations
 
+import re
+
 import copy
 import json
 import shutil
@@ -57,10 +59,16 @@ def test_check_catches_an_edited_a_missing_and_an_unlisted_file(tmp_path, monkey
 def test_every_source_is_vendored_with_provenance():
     entries = vu.load_manifest()["files"]
     by_file = {e["file"]: e for e in entries}
-    for src in sources_k8s.SOURCES:
+    for src in vu.all_sources():
         e = by_file[src.dest]
         assert (e["repo"], e["ref"], e["path"], e["transform"]) == (src.repo, src.ref, src.path, src.transform)
-        assert len(e["commit"]) == 40 and len(e["upstreamSha256"]) == 64 and e["fetched"]
+        # A git source records the commit its tag names; a PyPI source the wheel it was read from.
+        if src.repo.startswith("pypi:"):
+            dist, version = src.repo[len("pypi:"):].split("==")
+            assert e["commit"].endswith(".whl") and e["commit"].startswith(f"{dist}-{version}-")
+        else:
+            assert re.fullmatch(r"[0-9a-f]{40}", e["commit"])
+        assert len(e["upstreamSha256"]) == 64 and e["fetched"]
 
 
 def test_vendored_crds_keep_facts_not_prose():
@@ -133,10 +141,12 @@ def test_values_schema_is_vendored_exactly_where_a_chart_ships_one():
         assert ships == (path.parent / "values.schema.json").exists(), path.parent
 
 
-def test_keda_crds_and_chart_are_vendored_at_the_same_release():
+def test_keda_crds_scaler_facts_and_chart_are_vendored_at_the_same_release():
     keda = upstream.charts()["keda"]
-    crd_refs = {e["ref"] for f, e in upstream.manifest().items() if f.startswith("crds/keda/")}
-    assert crd_refs == {f"v{keda.version}"} and str(keda.meta["appVersion"]) == keda.version
+    refs = {e["ref"] for f, e in upstream.manifest().items()
+            if f.startswith("crds/keda/") or f == upstream.SCALERS_FILE}
+    assert refs == {f"v{keda.version}"} and str(keda.meta["appVersion"]) == keda.version
+    assert keda.version == versions.HELM_CHARTS["keda"].version
 
 
 # --------------------------------------------------------------------------- CRDs as the API server checks them
@@ -370,6 +380,7 @@ def test_shape_and_version_mismatches_and_unvendored_charts():
 def test_values_the_program_builds_are_values_of_the_pinned_charts(key):
     """Every values function of the program against its chart (`make validate` checks each plan's releases too)."""
     from components.addons import values as addon_values
+    from components.addons.keda import keda_values
 
     pin = versions.HELM_CHARTS[key]
     built = {
@@ -389,6 +400,7 @@ def test_values_the_program_builds_are_values_of_the_pinned_charts(key):
             cluster_name="c", cluster_endpoint="https://x", region="us-west-2", queue_name="q", sa_annotations={}),
         "aws-load-balancer-controller": lambda: addon_values.lb_controller_values(
             cluster_name="c", region="us-west-2", vpc_id="vpc-1", sa_annotations={}, default_tags={"a": "b"}),
+        "keda": lambda: keda_values(operator_sa_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/k"}),
     }.get(key)
     if built is None:  # a chart pinned by another layer: its release is checked on every plan by `make validate`
         pytest.skip(f"{key}: no values function listed here")

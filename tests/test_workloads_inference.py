@@ -15,7 +15,8 @@ from tests.workload_helpers import (BUCKET, bucket_arn, by_suffix, depends_on, i
 
 CERT = "arn:aws:acm:us-west-2:111122223333:certificate/12345678-1234-1234-1234-123456789012"
 CFG = minimal_config(
-    teams={"serving": {"gpu": 4}, "inference": {}},
+    # Quotas sized for every endpoint at maxReplicas (the config refuses endpoints that cannot scale that far).
+    teams={"serving": {"gpu": 8, "cpu": "96", "memory": "512Gi"}, "inference": {}},
     fargateProfiles={"serverless": {"selectors": [{"namespace": "inference", "labels": {"compute": "fargate"}}]}},
     inferenceEndpoints={
         "embeddings": {"team": "inference", "placement": "fargate", "healthPath": "/health"},

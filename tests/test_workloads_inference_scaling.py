@@ -1,4 +1,5 @@
-"""Inference at scale: KEDA ScaledObjects (checked against KEDA's CRD, CEL, webhook and scaler facts), model
+"""Inference at scale: KEDA ScaledObjects (through the outside validators: KEDA's CRD and CEL, its webhooks, its
+scalers' metadata facts), model
 loading and caches, startup budgets, spread, disruption budgets and graceful drain."""
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components import versions
+from components.addons import keda as keda_addon
 from components.workloads import inference_model, inference_scaling as scaling, observability_values
 from components.workloads.inference import InferenceService, InferenceServiceArgs
 from components.workloads.observability import PROMETHEUS_RELEASE
-from tests import keda_helpers as keda
 from tests.helpers import minimal_config, of_type, policy_doc, run_component
+from tests.validator_helpers import manifest, validate_run
 from tests.workload_helpers import (BUCKET, bucket_arn, by_suffix, depends_on, identity, lb_controller_release, one,
                                     provider, verdicts)
 
@@ -35,7 +37,7 @@ ENDPOINTS = {
                                       "minReplicas": 0, "maxReplicas": 2}},
     "single": {"team": "serving", "replicas": 1, "maxReplicas": 1, "exposure": "none"},
 }
-COMMON = dict(teams={"serving": {"gpu": 8, "cpu": "64", "memory": "256Gi"}}, prometheus=True, dcgmExporter=True,
+COMMON = dict(teams={"serving": {"gpu": 32, "cpu": "512", "memory": "2Ti"}}, prometheus=True, dcgmExporter=True,
               fsxCsi=True, fsxLustre=True, environmentType="development", inferenceEndpoints=ENDPOINTS)
 CFG = minimal_config(**COMMON)
 CW_CFG = minimal_config(**{**COMMON, "prometheus": False, "dcgmExporter": False, "inferenceEndpoints": {
@@ -99,24 +101,37 @@ def env_of(c):
                                           ("llm-efs", CW_CFG), ("custom", CW_CFG)],
                          ids=["vllm-prometheus", "gpu-prometheus", "promql-zero", "gpu-cloudwatch", "cw-query-zero"])
 def test_scaled_object_passes_kedas_crd_cel_webhook_and_scaler_facts(endpoint, cfg):
-    so = one(run_of(endpoint, cfg), ":ScaledObject").inputs
-    assert keda.all_problems(so) == []
+    run = run_of(endpoint, cfg)
+    # The component alone: its KEDA/Prometheus releases are stand-ins here (the stack tests check real releases);
+    # the KEDA add-on's ClusterTriggerAuthentication is what CloudWatch triggers reference.
+    report = validate_run(run, only=("crds", "admission", "scalers"), extra=[keda_addon.trigger_authentication()])
+    assert report.ok, [f.render() for f in report.findings]
+    checked = {s.validator: s.checked for s in report.sections}
+    # The ScaledObject (and, on CloudWatch, the trigger authentication it references) went through every check.
+    assert checked["keda-scalers"] == 1 and checked["crd-schema"] >= 1 and checked["admission"] >= 1
+    so = one(run, ":ScaledObject").inputs
     a = cfg.inferenceEndpoints[endpoint].autoscaling
     assert (so["spec"]["minReplicaCount"], so["spec"]["maxReplicaCount"]) == (a.minReplicas, a.maxReplicas)
 
 
 def test_the_keda_checks_can_fail():
-    """The checker rejects what KEDA would: CEL bounds, pruned fields, unknown scaler keys, a Value-only fallback."""
+    """The general validators reject what KEDA would: CEL bounds, unknown fields, unknown scaler keys, webhooks."""
+    from validators import admission, crds, scalers
+
     so = one(run_of("llm"), ":ScaledObject").inputs
     bad = {**so, "spec": {**so["spec"], "minReplicaCount": 9, "maxReplicaCount": 3, "scaleTargetref": {}}}
-    problems = keda.crd_problems(bad, "scaledobjects")
-    assert any("minReplicaCount must be less than or equal" in p for p in problems)
-    assert any("scaleTargetref" in p and "prune" in p for p in problems)
+    problems = crds.check(manifest(bad), "1.35")
+    assert any(f.path == "spec" and "minReplicaCount must be less than or equal" in f.message for f in problems)
+    assert any(f.path == "spec.scaleTargetref" and "unknown field" in f.message for f in problems)
     trig = {**so["spec"]["triggers"][0], "metadata": {"serverAddres": "x", "query": "up", "threshold": "1"}}
-    assert keda.trigger_problems(trig) == ["prometheus scaler does not read metadata 'serverAddres'",
-                                           "prometheus scaler needs metadata 'serverAddress'"]
-    value_only = {**so, "spec": {**so["spec"], "triggers": [{**trig, "metricType": "Value"}]}}
-    assert any("fallback" in p for p in keda.webhook_problems(value_only))
+    section = scalers.check([manifest({**so, "spec": {**so["spec"], "triggers": [trig]}})])
+    assert sorted(f.message.split(" (")[0] for f in section.findings) == [
+        "prometheus scaler does not read metadata key 'serverAddres'",
+        "prometheus scaler: missing required parameter 'serverAddress' in ['triggerMetadata']"]
+    cpu_only = {**so, "spec": {**so["spec"], "triggers": [{"type": "cpu", "metricType": "Utilization",
+                                                           "metadata": {"value": "60"}}]}}
+    section = admission.check([manifest(cpu_only)])
+    assert [f.path for f in section.findings] == ["spec.fallback"]
 
 
 def test_scaled_object_replaces_the_hpa_and_waits_for_keda_and_its_deployment():

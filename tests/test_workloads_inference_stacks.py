@@ -11,8 +11,8 @@ import yaml
 from automation.offline.runner import PROJECT_DIR, run_program
 from components import versions
 from components.workloads import inference_model
-from tests import keda_helpers as keda
 from tests.helpers import of_type, stack_run
+from tests.validator_helpers import validate_run
 from tests.workload_helpers import by_suffix, depends_on, verdicts
 
 
@@ -72,7 +72,7 @@ def test_prod_vllm_example_scales_on_queue_depth_with_a_model_cache_and_zone_spr
     assert c["resources"]["requests"]["nvidia.com/gpu"] == c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     # ScaledObject on the vLLM Deployment, vLLM's queue, and no HPA of ours for it.
     (so,) = by_suffix(prod_llm, ":ScaledObject")
-    assert so.inputs["spec"]["scaleTargetRef"]["name"] == "llm" and keda.all_problems(so.inputs) == []
+    assert so.inputs["spec"]["scaleTargetRef"]["name"] == "llm"
     assert "vllm:num_requests_waiting" in so.inputs["spec"]["triggers"][0]["metadata"]["query"]
     assert not [h for h in by_suffix(prod_llm, ":HorizontalPodAutoscaler")
                 if h.inputs["spec"]["scaleTargetRef"]["name"] == "llm"]
@@ -107,7 +107,7 @@ def test_dev_declares_a_scale_to_zero_endpoint_on_cloudwatch(dev_zero):
             or d.policy.startswith(("gpu-endpoints", "scaledobjects"))]
     assert ours == [], [(d.policy, d.urn, d.message) for d in ours]
     (so,) = by_suffix(dev_zero, ":ScaledObject")
-    assert so.inputs["spec"]["minReplicaCount"] == 0 and keda.all_problems(so.inputs) == []
+    assert so.inputs["spec"]["minReplicaCount"] == 0
     (trig,) = so.inputs["spec"]["triggers"]
     assert trig["type"] == "aws-cloudwatch" and trig["authenticationRef"]["kind"] == "ClusterTriggerAuthentication"
     assert deployment(dev_zero, "batch-llm").inputs["spec"]["replicas"] == 0
@@ -123,8 +123,18 @@ def test_dev_declares_a_scale_to_zero_endpoint_on_cloudwatch(dev_zero):
 
 def test_dev_gpu_preset_on_cloudwatch_names_the_real_cluster_namespace_and_service(dev_gpu_cloudwatch):
     (so,) = by_suffix(dev_gpu_cloudwatch, ":ScaledObject")
-    assert keda.all_problems(so.inputs) == []
     meta = so.inputs["spec"]["triggers"][0]["metadata"]
     assert dict(zip(meta["dimensionName"].split(";"), meta["dimensionValue"].split(";"))) == {
         "ClusterName": "ml-dev", "Namespace": "research", "Service": "chat"}
     assert meta["awsRegion"] == "us-west-2"
+
+
+@pytest.mark.parametrize("fixture", ["prod_llm", "dev_zero", "dev_gpu_cloudwatch"])
+def test_the_stacks_keda_objects_and_releases_pass_the_outside_validators(fixture, request):
+    """KEDA's CRDs with CEL, its admission webhooks, its scalers' metadata facts and the pinned charts' values,
+    through the validators `make validate` runs (tests/test_validators_keda.py runs the same from the CLI)."""
+    run = request.getfixturevalue(fixture)
+    report = validate_run(run)
+    assert report.ok, [f.render() for f in report.findings]
+    checked = {s.validator: s.checked for s in report.sections}
+    assert checked["keda-scalers"] == len(by_suffix(run, ":ScaledObject")) == 1

@@ -170,8 +170,8 @@ def test_platform_installs_pinned_trainer_with_jobset_and_kueue_in_parallel():
     assert trainer.inputs["version"] == pin.version and trainer.inputs["namespace"] == "kubeflow-system"
     # JobSet (a Trainer subchart) is installed and its controller runs on the system pool (issue 14, finding 7);
     # every value set exists in the vendored Trainer chart or its jobset subchart.
-    assert trainer.inputs["values"]["jobset"] == {"install": True,
-                                                  "controller": {"nodeSelector": {"mlplatform.io/role": "system"}}}
+    jobset = trainer.inputs["values"]["jobset"]
+    assert jobset["install"] is True and jobset["controller"]["nodeSelector"] == {"mlplatform.io/role": "system"}
     assert helm_values.check_release({"type": "kubernetes:helm.sh/v3:Release", "inputs": trainer.inputs}) == []
     kueue = one(run, ":Release", "training-kueue")
     assert kueue.inputs["chart"] == "oci://registry.k8s.io/kueue/charts/kueue"
@@ -197,7 +197,8 @@ def test_platform_parts_switch_off():
 
 
 JOB_CFG = minimal_config(
-    teams={"research": {"gpu": 8}},
+    # Sized for mnist (2 x 16 CPU, 2 x 64Gi): the config refuses jobs their team's quota cannot hold.
+    teams={"research": {"gpu": 8, "cpu": "64", "memory": "256Gi"}},
     trainingJobs={"mnist": {"team": "research", "nodes": 2, "gpusPerNode": 4, "cpu": "16", "memory": "64Gi"},
                   "legacy": {"team": "research", "kind": "PyTorchJob", "nodes": 3, "volume": "none"}},
     legacyTrainingOperator=True,

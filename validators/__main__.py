@@ -7,7 +7,8 @@ For each stack: kubernetes-validate (strict, the stack's Kubernetes version) on
 every built-in object and on the pod templates inside CRD workloads; Kubeflow's
 published models on TrainJob/TrainingRuntime/ClusterTrainingRuntime/PyTorchJob;
 every custom resource against its vendored upstream CRD (schema, defaults,
-CEL) and the Trainer/Kueue admission checks; every Helm release's values
+CEL) and the Trainer/Kueue/KEDA admission checks; every KEDA trigger against
+what its scaler reads at the pinned release; every Helm release's values
 against the pinned chart's vendored facts; checkov on the manifests plus
 the CRD pod templates wrapped as Pods; parliament on every IAM document; AWS
 facts (managed policy ARNs, IAM actions, size limits, controllers' upstream
@@ -30,12 +31,14 @@ from typing import Optional, Sequence, TextIO
 
 from validators import (
     admission, aws_facts, checkov_runner, crds, helm_values, k8s_schemas, kubeflow_models, parliament_runner, pods,
+    scalers,
 )
 from validators.manifests import ManifestError, load_manifests
 from validators.report import Finding, Report, Section, Subject, dump_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VALIDATORS = ("kubernetes", "kubeflow", "crds", "admission", "helm", "checkov", "parliament", "aws-facts")
+VALIDATORS = ("kubernetes", "kubeflow", "crds", "admission", "scalers", "helm", "checkov", "parliament",
+              "aws-facts")
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -101,7 +104,9 @@ def validate_stack(stack: str, manifests_dir: Path, plan_file: Path, only: Seque
         section.notes += crds.notes(custom)
         section.notes.append(f"{crds.rules_evaluated(custom)} CEL rule evaluations")
     if "admission" in only:
-        report.add(admission.check(custom))
+        report.add(admission.check(manifests))  # built-ins too: batch Jobs, HPAs and scale targets
+    if "scalers" in only:
+        report.add(scalers.check(custom))
     if "helm" in only:
         report.add(helm_values.check(plan))
     if "checkov" in only:

@@ -1,4 +1,4 @@
-"""Admission webhooks that reject objects their CRD schema accepts: Kubeflow Trainer v2 and Kueue.
+"""Admission webhooks that reject objects their CRD schema accepts: Kubeflow Trainer v2, Kueue and KEDA.
 
 Each check is a port of an upstream webhook at the pinned version, citing the
 file it comes from; only checks that apply to objects on *create* are ported
@@ -43,15 +43,47 @@ Ported (Kueue ``kubernetes-sigs/kueue@v0.19.2``):
 Plus one cross-reference Kueue does not reject but never recovers from: a job's
 queue-name label names a LocalQueue this plan creates in the job's namespace
 (otherwise the job waits, suspended, forever).
+
+Ported (KEDA ``kedacore/keda`` at the pinned release, read from the vendored
+CRDs' manifest entry). KEDA's webhooks use ``failurePolicy: ignore``, but the
+operator runs the replica-bound and trigger checks again when it reconciles
+(``controllers/keda/scaledobject_controller.go``), so a ScaledObject failing
+them never scales even if the webhook was down:
+
+* ``apis/keda/v1alpha1/scaledobject_webhook.go`` validateWorkload:
+  verifyReplicaCount (``scaledobject_types.go`` CheckReplicaCountBoundsAreValid:
+  min <= max with KEDA's HPA defaults, idleReplicaCount < min), verifyName
+  (the ScaledObject name and the derived HPA name fit a label value, 63),
+  verifyFallback (``scaledobject_types.go`` CheckFallbackValid), verifyTriggers
+  (``scaletriggers_types.go`` ValidateTriggers: at least one trigger, unique
+  trigger names, no ``useCachedMetrics`` on cpu/memory/cron), verifyScaledObjects
+  (no two ScaledObjects of the plan on one workload or one HPA name; the
+  ``scalingModifiers`` rules except compiling the formula, which needs
+  expr-lang; its PollingInterval/CooldownPeriod *warnings* become notes),
+  verifyHpas (no HPA of the plan already scales the workload, unless marked
+  ``validations.keda.sh/hpa-ownership: "false"`` or handed over with
+  ``scaledobject.keda.sh/transfer-hpa-ownership``), verifyCPUMemoryScalers
+  (cpu/memory triggers need the request or limit on the scale target's
+  containers of this plan, or a LimitRange default; they cannot scale to zero
+  alone);
+* ``apis/keda/v1alpha1/scaledjob_webhook.go``: ValidateTriggers;
+* ``apis/keda/v1alpha1/triggerauthentication_webhook.go`` validateSpec (both
+  TriggerAuthentication kinds): pod identity (azure-workload ids, aws roleArn vs
+  identityOwner, externalID needs roleArn) and oauth2 (grant type, clientId,
+  an http(s) tokenUrl).
+
+Trigger metadata (what each scaler reads) is checked by :mod:`validators.scalers`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Optional
+from urllib.parse import urlparse
 
-from validators import crds
+from validators import crds, upstream
 from validators.k8s_cel import dns1123_subdomain, label_value, parse_quantity, qualified_name
 from validators.manifests import Manifest
 from validators.models import Error
@@ -342,6 +374,269 @@ def kueue_job_errors(job: Mapping) -> Iterator[Error]:
             yield f"metadata.labels[{MAX_EXEC_LABEL}]", "Invalid value: should be greater than 0"
 
 
+# --------------------------------------------------------------------------- KEDA
+
+KEDA_GROUP = "keda.sh"
+#: apis/keda/v1alpha1/scaledobject_webhook.go maxK8sLabelValueLength
+KEDA_MAX_NAME = 63
+#: apis/keda/v1alpha1/scaledobject_types.go defaultHPAMinReplicas / defaultHPAMaxReplicas
+KEDA_HPA_MIN, KEDA_HPA_MAX = 1, 100
+HPA_OWNERSHIP_ANNOTATION = "validations.keda.sh/hpa-ownership"
+TRANSFER_HPA_ANNOTATION = "scaledobject.keda.sh/transfer-hpa-ownership"
+CPU_MEMORY = ("cpu", "memory")
+
+
+def keda_source() -> str:
+    """``kedacore/keda@<tag>``: the release the KEDA CRDs were vendored at (the pinned operator)."""
+    e = upstream.manifest().get("crds/keda/keda.sh_scaledobjects.yaml") or {}
+    return f"{e.get('repo', 'kedacore/keda')}@{e.get('ref', '?')}"
+
+
+@dataclass
+class KedaContext:
+    """What KEDA's webhooks look up in the cluster, taken from the plan instead."""
+
+    scaled_objects: list[Mapping] = field(default_factory=list)
+    hpas: list[Mapping] = field(default_factory=list)
+    workloads: dict[tuple[str, str, str], Mapping] = field(default_factory=dict)  # (kind, ns, name)
+    limit_ranges: list[Mapping] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, objs: list[Mapping]) -> "KedaContext":
+        ctx = cls()
+        for o in objs:
+            api, kind = str(o.get("apiVersion") or ""), o.get("kind")
+            if api == f"{KEDA_GROUP}/v1alpha1" and kind == "ScaledObject":
+                ctx.scaled_objects.append(o)
+            elif api.startswith("autoscaling/") and kind == "HorizontalPodAutoscaler":
+                ctx.hpas.append(o)
+            elif api == "apps/v1" and kind in ("Deployment", "StatefulSet"):
+                ctx.workloads[(kind, _ns(o), _name(o))] = o
+            elif api == "v1" and kind == "LimitRange":
+                ctx.limit_ranges.append(o)
+        return ctx
+
+
+def _ns(o: Mapping) -> str:
+    return str(_dig(o, "metadata", "namespace") or "")
+
+
+def _name(o: Mapping) -> str:
+    return str(_dig(o, "metadata", "name") or "")
+
+
+def _gvk(api_version: Any, kind: Any) -> str:
+    """apis/keda/v1alpha1/gvkr.go ParseGVKR: an empty apiVersion/kind means apps/v1 Deployment."""
+    api = str(api_version or "apps/v1")
+    return f"{api}.{kind or 'Deployment'}"
+
+
+def hpa_name(so: Mapping) -> str:
+    """scaledobject_webhook.go getHpaName."""
+    return str(_dig(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "name") or f"keda-hpa-{_name(so)}")
+
+
+def using_modifiers(so: Mapping) -> bool:
+    """scaledobject_types.go IsUsingModifiers: advanced.scalingModifiers is not the empty struct."""
+    sm = _dig(so, "spec", "advanced", "scalingModifiers")
+    return isinstance(sm, Mapping) and any(sm.get(k) for k in ("formula", "target", "activationTarget", "metricType"))
+
+
+def keda_trigger_errors(triggers: Any) -> Iterator[Error]:
+    """scaletriggers_types.go ValidateTriggers."""
+    triggers = list(triggers or [])
+    if not triggers:
+        yield "spec.triggers", "no triggers defined in the ScaledObject/ScaledJob"
+        return
+    names: set = set()
+    for i, t in enumerate(triggers):
+        if t.get("useCachedMetrics") and t.get("type") in ("cpu", "memory", "cron"):
+            yield f"spec.triggers[{i}].useCachedMetrics", f'property "useCachedMetrics" is not supported for "{t.get("type")}" scaler'
+        name = t.get("name")
+        if name:
+            if name in names:
+                yield (f"spec.triggers[{i}].name", f'triggerName "{name}" is defined multiple times in the '
+                       "ScaledObject/ScaledJob, but it must be unique")
+            names.add(name)
+
+
+def _resource_set(resources: Any, resource: str) -> bool:
+    """scaledobject_webhook.go isWorkloadResourceSet: a request or limit above zero."""
+    for part in ("requests", "limits"):
+        q = _quantity(_dig(resources, part, resource))
+        if q is not None and q > 0:
+            return True
+    return False
+
+
+def scaledobject_errors(so: Mapping, ctx: KedaContext) -> tuple[list[Error], list[str]]:
+    """(errors, warnings) of scaledobject_webhook.go validateWorkload on create (not a dry run)."""
+    errors: list[Error] = []
+    warnings: list[str] = []
+    spec = so.get("spec") or {}
+    triggers = list(spec.get("triggers") or [])
+    name, ns = _name(so), _ns(so)
+    min_set = spec.get("minReplicaCount") is not None
+    min_count = spec.get("minReplicaCount") or 0
+
+    # verifyReplicaCount
+    hpa_min = 0 if not min_set else (min_count if min_count > 0 else KEDA_HPA_MIN)
+    hpa_max = spec["maxReplicaCount"] if spec.get("maxReplicaCount") is not None else KEDA_HPA_MAX
+    if hpa_min > hpa_max:
+        errors.append(("spec.minReplicaCount", f"MinReplicaCount={hpa_min} must be less than MaxReplicaCount={hpa_max}"))
+    idle = spec.get("idleReplicaCount")
+    if idle is not None and idle >= hpa_min:
+        errors.append(("spec.idleReplicaCount", f"IdleReplicaCount={idle} must be less than MinReplicaCount={hpa_min}"))
+
+    # verifyName
+    if len(name) > KEDA_MAX_NAME:
+        errors.append(("metadata.name", f"scaledobject name {name!r} is {len(name)} characters long; must be no more "
+                       f"than {KEDA_MAX_NAME} characters because it is used as the scaledobject.keda.sh/name label value"))
+    elif len(hpa_name(so)) > KEDA_MAX_NAME:
+        errors.append(("spec.advanced.horizontalPodAutoscalerConfig.name",
+                       f"HPA name {hpa_name(so)!r} derived from scaledobject is {len(hpa_name(so))} characters long; "
+                       f"must be no more than {KEDA_MAX_NAME} characters"))
+
+    # verifyFallback
+    fallback = spec.get("fallback")
+    if isinstance(fallback, Mapping):
+        if (fallback.get("failureThreshold") or 0) < 0 or (fallback.get("replicas") or 0) < 0:
+            errors.append(("spec.fallback", f"FailureThreshold={fallback.get('failureThreshold')} & "
+                           f"Replicas={fallback.get('replicas')} must both be greater than or equal to 0"))
+        elif not using_modifiers(so) and not any(t.get("type") not in CPU_MEMORY for t in triggers):
+            errors.append(("spec.fallback", "at least one trigger (that is not cpu or memory) has to have the "
+                           "`AverageValue` type for the fallback to be enabled"))
+
+    # verifyTriggers
+    errors += list(keda_trigger_errors(triggers))
+
+    # verifyScaledObjects: warnings, other ScaledObjects, scalingModifiers
+    idle_not_zero = idle is None or idle != 0
+    if spec.get("pollingInterval") is not None and min_count > 0 and idle_not_zero and \
+            not any(t.get("useCachedMetrics") for t in triggers):
+        warnings.append("PollingInterval is configured but is not relevant. PollingInterval is only relevant when "
+                        "minReplicaCount = 0 or idleReplicaCount = 0 or useCachedMetrics is enabled")
+    if spec.get("cooldownPeriod") is not None and min_count > 0 and idle_not_zero:
+        warnings.append("CooldownPeriod is configured but is not relevant. CooldownPeriod is only relevant when "
+                        "minReplicaCount = 0 or idleReplicaCount = 0")
+    target = spec.get("scaleTargetRef") or {}
+    gvk = _gvk(target.get("apiVersion"), target.get("kind"))
+    for other in ctx.scaled_objects:
+        if _ns(other) != ns or _name(other) == name:
+            continue
+        oref = _dig(other, "spec", "scaleTargetRef") or {}
+        if _gvk(oref.get("apiVersion"), oref.get("kind")) == gvk and oref.get("name") == target.get("name"):
+            errors.append(("spec.scaleTargetRef", f"the workload '{target.get('name')}' of type '{gvk}' is already "
+                           f"managed by the ScaledObject '{_name(other)}'"))
+        if hpa_name(other) == hpa_name(so):
+            errors.append(("spec.advanced.horizontalPodAutoscalerConfig.name",
+                           f"the HPA '{hpa_name(so)}' is already managed by the ScaledObject '{_name(other)}'"))
+    if using_modifiers(so):
+        sm = _dig(spec, "advanced", "scalingModifiers") or {}
+        where = "spec.advanced.scalingModifiers"
+        if not sm.get("formula"):
+            errors.append((f"{where}.formula", "error ScalingModifiers.Formula is mandatory"))
+        elif not sm.get("target"):
+            errors.append((f"{where}.target", "error validating formula in ScalingModifiers: formula is given but "
+                           "target is empty"))
+        else:
+            try:
+                ok = float(str(sm["target"])) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                errors.append((f"{where}.target", "error converting target for scalingModifiers (string->float) to "
+                               "valid target"))
+            elif sm.get("metricType") == "Utilization":
+                errors.append((f"{where}.metricType", "error trigger type is Utilization, but it needs to be "
+                               "AverageValue or Value for external metrics"))
+    if isinstance(fallback, Mapping) and fallback.get("behavior") == "scalingModifiers" and \
+            not (using_modifiers(so) and _dig(spec, "advanced", "scalingModifiers", "formula")):
+        errors.append(("spec.fallback.behavior", "scalingModifiers fallback behavior requires "
+                       "scalingModifiers.formula to be defined"))
+
+    # verifyHpas
+    for hpa in ctx.hpas:
+        if _ns(hpa) != ns or (_dig(hpa, "metadata", "annotations") or {}).get(HPA_OWNERSHIP_ANNOTATION) == "false":
+            continue
+        href = _dig(hpa, "spec", "scaleTargetRef") or {}
+        if _gvk(href.get("apiVersion"), href.get("kind")) != gvk or href.get("name") != target.get("name"):
+            continue
+        owners = _dig(hpa, "metadata", "ownerReferences") or []
+        if any(o.get("kind") == "ScaledObject" and o.get("name") == name for o in owners):
+            continue
+        if (_dig(so, "metadata", "annotations") or {}).get(TRANSFER_HPA_ANNOTATION) == "true":
+            if _dig(spec, "advanced", "horizontalPodAutoscalerConfig", "name") != _name(hpa):
+                errors.append(("spec.advanced.horizontalPodAutoscalerConfig.name",
+                               f"the existing hpa '{_name(hpa)}' for workload '{target.get('name')}' of type '{gvk}' "
+                               "must be specified by name in advanced settings to enable ownership transfer"))
+        else:
+            errors.append(("spec.scaleTargetRef", f"the workload '{target.get('name')}' of type '{gvk}' is already "
+                           f"managed by the hpa '{_name(hpa)}'"))
+
+    # verifyCPUMemoryScalers
+    if any(t.get("type") in CPU_MEMORY for t in triggers) and gvk in ("apps/v1.Deployment", "apps/v1.StatefulSet"):
+        workload = ctx.workloads.get((gvk.rsplit(".", 1)[1], ns, str(target.get("name"))))
+        for i, t in enumerate(triggers):
+            if t.get("type") not in CPU_MEMORY:
+                continue
+            resource = t["type"]
+            if workload is not None:
+                wanted = (t.get("metadata") or {}).get("containerName") or ""
+                defaulted = any(
+                    item.get("type") == "Container" and (_resource_set({"requests": item.get("defaultRequest") or {},
+                                                                         "limits": item.get("default") or {}}, resource))
+                    for lr in ctx.limit_ranges if _ns(lr) == ns for item in _dig(lr, "spec", "limits") or [])
+                for c in _dig(workload, "spec", "template", "spec", "containers") or []:
+                    if wanted and c.get("name") != wanted:
+                        continue
+                    if not _resource_set(c.get("resources"), resource) and not defaulted:
+                        errors.append((f"spec.triggers[{i}]", f"the scaledobject has a {resource} trigger but the "
+                                       f"container {c.get('name')} doesn't have the {resource} request defined"))
+        if all(x.get("type") in CPU_MEMORY for x in triggers) and min_count == 0:
+            errors.append(("spec.minReplicaCount", "scaledobject has only cpu/memory triggers AND minReplica is 0 "
+                           "(scale to zero doesn't work in this case)"))
+    return errors, warnings
+
+
+def trigger_authentication_errors(ta: Mapping) -> Iterator[Error]:
+    """triggerauthentication_webhook.go validateSpec."""
+    spec = ta.get("spec") or {}
+    pi = spec.get("podIdentity")
+    if isinstance(pi, Mapping):
+        provider = pi.get("provider")
+        if provider == "azure-workload":
+            if pi.get("identityId") == "":
+                yield "spec.podIdentity.identityId", ('identityId of PodIdentity should not be empty. If it\'s set, '
+                                                      'identityId has to be different than ""')
+            if pi.get("identityAuthorityHost"):
+                if not pi.get("identityTenantId"):
+                    yield ("spec.podIdentity.identityTenantId", "identityTenantID of PodIdentity should not be nil or "
+                           "empty when identityAuthorityHost of PodIdentity is set")
+            elif pi.get("identityTenantId") == "":
+                yield "spec.podIdentity.identityTenantId", ('identityTenantId of PodIdentity should not be empty. If '
+                                                            'it\'s set, identityTenantId has to be different than ""')
+        elif provider == "aws":
+            if pi.get("roleArn") and pi.get("identityOwner") == "workload":
+                yield "spec.podIdentity.roleArn", "roleArn of PodIdentity can't be set if KEDA isn't identityOwner"
+            if pi.get("externalID") and not pi.get("roleArn"):
+                yield "spec.podIdentity.externalID", "externalID of PodIdentity requires roleArn to be set"
+        else:
+            return  # validateSpec returns early for every other provider
+    oauth2 = spec.get("oauth2")
+    if isinstance(oauth2, Mapping):
+        if oauth2.get("type") != "clientCredentials":
+            yield "spec.oauth2.type", f"oauth2.type must be 'clientCredentials', got '{oauth2.get('type') or ''}'"
+        elif not oauth2.get("clientId"):
+            yield "spec.oauth2.clientId", "oauth2.clientId is required when oauth2 is configured"
+        elif not oauth2.get("tokenUrl"):
+            yield "spec.oauth2.tokenUrl", "oauth2.tokenUrl is required when oauth2 is configured"
+        else:
+            url = urlparse(str(oauth2["tokenUrl"]))
+            if url.scheme not in ("http", "https") or not url.netloc:
+                yield "spec.oauth2.tokenUrl", "oauth2.tokenUrl must be a valid http or https URL"
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -361,7 +656,18 @@ def check(manifests: list[Manifest]) -> Section:
         for path, message in errors:
             section.findings.append(Finding(VALIDATOR, check_name, m.subject, message, path=path))
 
+    keda = KedaContext.of([_obj(m) for m in manifests]) if any(m.group == KEDA_GROUP for m in manifests) else None
     for m in manifests:
+        if m.group == KEDA_GROUP and m.kind == "ScaledObject":
+            errors, warnings = scaledobject_errors(_obj(m), keda)
+            report(m, f"{keda_source()} apis/keda/v1alpha1/scaledobject_webhook.go", iter(errors))
+            section.notes += [f"KEDA admission warning for ScaledObject {m.namespace}/{m.name}: {w}" for w in warnings]
+        elif m.group == KEDA_GROUP and m.kind == "ScaledJob":
+            report(m, f"{keda_source()} apis/keda/v1alpha1/scaledjob_webhook.go",
+                   keda_trigger_errors(_dig(_obj(m), "spec", "triggers")))
+        elif m.group == KEDA_GROUP and m.kind in ("TriggerAuthentication", "ClusterTriggerAuthentication"):
+            report(m, f"{keda_source()} apis/keda/v1alpha1/triggerauthentication_webhook.go",
+                   trigger_authentication_errors(_obj(m)))
         if m.group == "trainer.kubeflow.org" and m.kind in ("ClusterTrainingRuntime", "TrainingRuntime"):
             report(m, f"{TRAINER} pkg/webhooks/trainingruntime_webhook.go", runtime_errors(_obj(m)))
         elif m.group == "trainer.kubeflow.org" and m.kind == "TrainJob":

@@ -171,3 +171,15 @@ def charts() -> dict[str, ChartFacts]:
                 facts = _load_chart(folder)
                 out[facts.name] = facts
     return out
+
+
+# --------------------------------------------------------------------------- KEDA scalers
+
+SCALERS_FILE = "keda/scalers.yaml"
+
+
+@lru_cache(maxsize=1)
+def keda_scalers() -> dict[str, dict]:
+    """KEDA trigger type -> what its scaler reads from the trigger (tools/vendor_upstream/sources_keda.py)."""
+    path = UPSTREAM / SCALERS_FILE
+    return dict((load_yaml(path) or {}).get("scalers") or {}) if path.exists() else {}

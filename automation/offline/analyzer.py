@@ -28,8 +28,10 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from automation.offline.mocks import UNKNOWN
-from automation.offline.monitor import Registration, flatten_refs
+from ..diagnostics import Diagnostic  # noqa: F401 - the one verdict type; re-exported for existing imports
+from ..errors import PolicyPackError  # noqa: F401 - defined with the other errors; raised and re-exported here
+from .mocks import UNKNOWN
+from .monitor import Registration, flatten_refs
 
 LEVELS = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -41,31 +43,6 @@ LEVEL_ENUM = {v: k for k, v in LEVELS.items()}
 _MAX_MESSAGE = 400 * 1024 * 1024
 #: The Python policy host parses but does not use the engine address; the engine passes its own.
 ENGINE_ADDRESS = "127.0.0.1:0"
-
-
-class PolicyPackError(Exception):
-    """The pack could not be started, configured or queried: one line, no traceback."""
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One policy violation, as the engine reports it."""
-
-    policy: str
-    level: str  # "mandatory" | "advisory"
-    urn: str
-    message: str  # the violation text (the description line is in ``description``)
-    description: str
-    pack: str
-    #: Blind rules only (a first preview, ``plan --fresh``): the unknown value the rule read (``.assumeRolePolicy``),
-    #: the resources that value is computed from, and why it is unknown / when the rule runs.
-    path: str = ""
-    depends_on: tuple[str, ...] = ()
-    reason: str = ""
-
-    def as_json(self) -> dict:
-        return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message,
-                "description": self.description, "pack": self.pack}
 
 
 @dataclass(frozen=True)
@@ -270,6 +247,7 @@ class PolicyPackClient:
                 message=text or d.description,
                 description=d.description,
                 pack=d.policyPackName,
+                pack_version=d.policyPackVersion,
             ))
         return out
 

@@ -25,8 +25,8 @@ from typing import Iterable, Optional
 
 import yaml
 
-from automation.offline.mocks import fake_id
-from automation.offline.monitor import Registration, holds_unknown
+from .mocks import fake_id
+from .monitor import Registration, holds_unknown
 
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 KUSTOMIZE = "kubernetes:kustomize/v2:Directory"

@@ -634,6 +634,24 @@ def _addon_version(args: Mapping[str, Any], _m: "PlatformMocks") -> dict:
             "id": args["addonName"], "mostRecent": bool(args.get("mostRecent"))}
 
 
+def _read_stack_outputs(args: Mapping[str, Any], m: "PlatformMocks") -> dict:
+    """The engine's ``readStackReference``: the named stack's last outputs from its state.
+
+    The stack being planned always exists: with no recorded outputs it is a
+    stack that was never deployed, whose state has no root resource, and the
+    engine answers ``{}``. Any other stack must have been given (the engine
+    fails with "unknown stack" otherwise).
+    """
+    name = str(args.get("name") or "")
+    if name in m.stacks:
+        outputs = dict(m.stacks[name])
+    elif name == m.own_stack:
+        outputs = {}
+    else:
+        raise OfflineInvokeError(f"unknown stack {name!r}")
+    return {"name": name, "outputs": outputs, "secretOutputNames": []}
+
+
 INVOKES: Mapping[str, Callable[[Mapping[str, Any], "PlatformMocks"], dict]] = {
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
@@ -647,6 +665,7 @@ INVOKES: Mapping[str, Callable[[Mapping[str, Any], "PlatformMocks"], dict]] = {
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     "kubernetes:yaml:decode": _yaml_decode,
+    "pulumi:pulumi:readStackOutputs": _read_stack_outputs,
 }
 
 
@@ -674,6 +693,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
     account: str = DEFAULT_ACCOUNT
     #: Model a first preview: resources do not exist yet, so their computed outputs and IDs are unknown.
     fresh: bool = False
+    #: Fully qualified name (``organization/project/stack``) of the stack being run.
+    own_stack: str = ""
+    #: Last recorded outputs of stacks by fully qualified name (the state a stack reference reads).
+    stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Set by the recording monitor so pulumi-eks outputs can reference synthetic children.
     synthesize: Optional[Callable[[str, str, str, dict], dict]] = field(default=None, repr=False)
 
@@ -698,6 +721,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 )
             return self.synthesize(urn, type_, name, outputs)
 
+        if args.typ == "pulumi:pulumi:StackReference":
+            # A stack reference reads the named stack's state, exactly as the readStackOutputs invoke does.
+            return rid, {**inputs, **_read_stack_outputs({"name": inputs.get("name") or rid}, self)}
         ctx = Ctx(args.typ, args.name, inputs, rid, self.region, self.account, urn, synth)
         computed = computed_outputs(ctx)
         if self.fresh and not args.resource_id:

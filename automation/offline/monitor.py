@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
-from automation.offline.mocks import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, PlatformMocks, fake_id
+from .mocks import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN, PlatformMocks, fake_id
 
 
 @dataclass

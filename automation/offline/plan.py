@@ -1,7 +1,9 @@
 """The offline plan: run a stack under mocks and check it with the real policy pack, no cloud needed.
 
-    python -m automation plan --stack NAME [--fresh] [--program FILE] [--json FILE]
-                              [--manifests DIR] [--policy-config FILE] [--debug]
+    python -m automation plan --stack NAME [--fresh] [--config FILE] [--program FILE] [--json FILE]
+                              [--previous FILE]
+                              [--manifests DIR] [--policy-config FILE] [--compare OLD.json]
+                              [--verbose] [--debug]
 
 Two modes (the text and the JSON say which ran):
 
@@ -14,6 +16,11 @@ Two modes (the text and the JSON say which ran):
   reads an unknown value cannot run; pulumi-policy reports that as an advisory
   "can't run policy ... during preview", which the plan lists separately as
   **blind**, with what the unknown depends on.
+
+``--previous`` takes the JSON of an earlier plan of the stack (or the output of
+``pulumi stack output --json``): its outputs are what the program reads back
+from its own state (e.g. the Kubernetes minor the cluster runs), and its
+resources give the list of changes in the order they would apply.
 
 Exit codes (a contract CI relies on): 0 no mandatory violation, 1 at least one
 mandatory violation, 2 the program, its config or the pack failed (one line on
@@ -33,23 +40,21 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Any, Mapping, Optional, TextIO, Union
 
 import yaml
 
-from automation.offline.analyzer import Diagnostic, PolicyPackClient, PolicyPackError
-from automation.offline.monitor import Registration, mask_secrets, plain, secret_paths
-from automation.offline.runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
+from ..errors import PlanError  # noqa: F401 - defined with the other errors; raised and re-exported here
+from .analyzer import Diagnostic, PolicyPackClient, PolicyPackError
+from .changes import Change, compare
+from .monitor import Registration, mask_secrets, plain, secret_paths
+from .runner import PROJECT_DIR, ProgramConfigError, ProgramRun, run_program
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 SCHEMA_VERSION = 1
 #: base64 of "offline-plan-secret": a valid placeholder for Secret data in written manifests.
 SECRET_MANIFEST_PLACEHOLDER = "b2ZmbGluZS1wbGFuLXNlY3JldA=="
 _NOT_MANIFESTS = ("kubernetes:helm.sh/", "kubernetes:yaml/", "kubernetes:kustomize/")
-
-
-class PlanError(Exception):
-    """A failure the plan reports as one line and exit code 2."""
 
 
 #: pulumi-policy's text for a rule that read an unknown value (pulumi_policy/policy.py, Analyze and AnalyzeStack).
@@ -78,6 +83,8 @@ class PlanResult:
     @property
     def mode(self) -> str:
         return "fresh" if self.fresh else "existing"
+    #: Changes against ``--previous`` (None without a previous plan's resources).
+    changes: Optional[list[Change]] = None
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -86,6 +93,11 @@ class PlanResult:
     @property
     def advisory(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.level == "advisory"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings the program printed (e.g. capacity that does not add up); they never fail the plan."""
+        return [msg for level, msg in self.run.logs if level == "warning"]
 
     @property
     def exit_code(self) -> int:
@@ -111,12 +123,15 @@ class PlanResult:
             "diagnostics": [d.as_json() for d in self.diagnostics],
             "blind": [self.blind_json(d) for d in self.blind],
             "notExpanded": [{"urn": u, "reason": why} for u, why in self.run.not_expanded],
+            "warnings": self.warnings,
+            "changes": [c.as_json() for c in self.changes] if self.changes is not None else None,
             "summary": {
                 "resources": len(self.run.registrations),
                 "byType": self.counts_by_type(),
                 "mandatory": len(self.mandatory),
                 "advisory": len(self.advisory),
                 "blind": len(self.blind),
+                "warnings": len(self.warnings),
             },
             "outputs": mask_secrets(self.run.stack_outputs),
             "timings": self.timings,
@@ -146,18 +161,39 @@ def default_policy_config(stack: str, pack_dir: Path) -> Optional[Path]:
     return path if path.exists() else None
 
 
-def load_policy_config(path: Optional[Path]) -> dict:
-    if path is None:
-        return {}
+def _json_object(path: Path, what: str) -> dict:
+    """A JSON file holding an object; PlanError (one line naming ``what`` and the file) otherwise."""
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise PlanError(f"policy config {path} does not exist") from None
+        raise PlanError(f"{what} {path} does not exist") from None
     except json.JSONDecodeError as exc:
-        raise PlanError(f"policy config {path} is not valid JSON: {exc}") from None
+        raise PlanError(f"{what} {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise PlanError(f"policy config {path} must be a JSON object")
+        raise PlanError(f"{what} {path} must be a JSON object")
     return data
+
+
+def load_policy_config(path: Optional[Path]) -> dict:
+    return {} if path is None else _json_object(path, "policy config")
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What ``--previous`` provides: the stack's last outputs and, from a plan JSON, its resources."""
+
+    outputs: dict
+    resources: Optional[list[dict]] = None
+
+
+def load_previous(path: Optional[Path]) -> Optional[Previous]:
+    """Read a previous plan's JSON (``schemaVersion``, ``outputs``, ``resources``) or a plain outputs object."""
+    if path is None:
+        return None
+    data = _json_object(path, "previous plan")
+    if "schemaVersion" in data and "resources" in data:
+        return Previous(outputs=dict(data.get("outputs") or {}), resources=list(data["resources"]))
+    return Previous(outputs=data)
 
 
 def _pack_version(pack_dir: Path) -> str:
@@ -198,26 +234,50 @@ def plan(
     program: Optional[Path] = None,
     project_dir: Path = PROJECT_DIR,
     pack_dir: Optional[Path] = None,
-    policy_config: Optional[Path] = None,
+    policy_config: Union[Path, Mapping[str, Any], None] = None,
+    config: Optional[Mapping[str, Any]] = None,
+    work_dir: Optional[Path] = None,
     fresh: bool = False,
+    previous: Optional["Previous"] = None,
 ) -> PlanResult:
     """Run and check ``stack`` (``fresh``: as the first preview of a new stack).
 
     Raises ConfigError/ProgramConfigError/PlanError/PolicyPackError on failure.
+
+    ``config`` replaces ``Pulumi.<stack>.yaml`` (see ``runner.stack_files_from_config``); relative
+    paths in it resolve against ``work_dir`` (default ``project_dir``). ``policy_config`` is a
+    pack config file or the mapping such a file holds.
     """
     pack_dir = pack_dir or project_dir / "policies"
-    cfg_path = policy_config if policy_config is not None else default_policy_config(stack, pack_dir)
-    user_cfg = load_policy_config(cfg_path)
+    if isinstance(policy_config, Mapping):
+        cfg_path, user_cfg = None, dict(policy_config)
+    else:
+        cfg_path = policy_config if policy_config is not None else default_policy_config(stack, pack_dir)
+        user_cfg = load_policy_config(cfg_path)
     t0 = time.perf_counter()
-    run = run_program(stack, program=program, project_dir=project_dir, fresh=fresh)
+    run = run_program(stack, program=program, project_dir=project_dir, config=config, work_dir=work_dir,
+                      fresh=fresh, previous_outputs=previous.outputs if previous else None)
     t1 = time.perf_counter()
+    # Where the pack config does not list the cluster admins, the stack's own adminRoleArns are they,
+    # exactly as preview/up attach it (automation/policy_pack.py, with_stack_admins).
+    from ..policy_pack import with_stack_admins
+
+    merged_cfg = with_stack_admins(user_cfg, run.config, run.project)
+    derived = merged_cfg != user_cfg
+    user_cfg = merged_cfg
     diagnostics, pack = check_policies(run, pack_dir, user_cfg)
     t2 = time.perf_counter()
     pack["config"] = str(cfg_path.relative_to(project_dir)) if cfg_path and cfg_path.is_relative_to(project_dir) \
-        else (str(cfg_path) if cfg_path else None)
+        else (str(cfg_path) if cfg_path else ("(mapping)" if policy_config is not None else
+                                              ("(derived)" if derived else None)))
+    if derived:
+        pack["derivedAllowedPrincipals"] = True
     order = lambda d: (d.level != "mandatory", d.policy, d.urn)  # noqa: E731
     verdicts = sorted((d for d in diagnostics if not blind_match(d)), key=order)
     blind = sorted((explain_blind(d, run) for d in diagnostics if blind_match(d)), key=order)
+    changes = None
+    if previous is not None and previous.resources is not None:
+        changes = compare(previous.resources, [resource_json(r) for r in run.registrations])
     return PlanResult(
         stack=stack,
         project=run.project,
@@ -229,6 +289,7 @@ def plan(
                  "analyzedResources": len(run.registrations) + 1},
         blind=blind,
         fresh=fresh,
+        changes=changes,
     )
 
 
@@ -324,70 +385,113 @@ def write_manifests(run: ProgramRun, directory: Path) -> list[Path]:
 # --------------------------------------------------------------------------- output
 
 
-def print_summary(result: PlanResult, out: TextIO = sys.stdout) -> None:
+def print_summary(result: Union[PlanResult, Mapping[str, Any]], out: TextIO = sys.stdout, *,
+                  verbose: bool = False) -> None:
+    """The plan as text: verdicts first, then the stack outputs; resource counts by type only with ``verbose``.
+
+    Works from the JSON document (a :class:`PlanResult` is converted), so any plan file prints the same way.
+    """
+    doc = result if isinstance(result, Mapping) else result.as_json()
     w = out.write
-    w(f"Offline plan: stack {result.stack} (project {result.project}), program {result.program}\n")
-    if result.fresh:
+    summary = doc.get("summary") or {}
+    diags = doc.get("diagnostics") or []
+    mandatory = [d for d in diags if d.get("level") == "mandatory"]
+    advisory = [d for d in diags if d.get("level") == "advisory"]
+    verdict = "BLOCKED" if mandatory else "passes"
+    program = doc.get("program")
+    where = f"project {doc.get('project')}" + (f", program {program}" if program and program != "__main__.py" else "")
+    w(f"Offline plan of stack {doc.get('stack')} ({where}): {verdict}: {len(mandatory)} mandatory, "
+      f"{len(advisory)} advisory violations\n")
+    blind = doc.get("blind") or []
+    if doc.get("mode") == "fresh":
         w("Mode: fresh (first preview of a new stack: IDs and computed outputs unknown)\n")
-    else:
+    elif doc.get("mode"):
         w("Mode: existing (every resource exists; outputs known). --fresh models a first preview\n")
-    w(f"Resources: {len(result.run.registrations)}\n")
-    for t, n in result.counts_by_type().items():
-        w(f"  {n:4d}  {t}\n")
-    for urn, why in result.run.not_expanded:
-        w(f"Not expanded offline: {urn}: {why}\n")
-    p = result.pack
-    w(f"Policy pack {p['name']} {p['version']}: {p['policies']} policies, config {p.get('config') or 'built-in defaults'}\n")
-    for level, diags in (("Mandatory", result.mandatory), ("Advisory", result.advisory)):
-        if not diags:
+    for title, chosen in (("Mandatory violations", mandatory), ("Advisory violations", advisory),
+                          ("Blind at first preview", blind)):
+        if not chosen:
             continue
-        w(f"{level} violations ({len(diags)}):\n")
-        for d in diags:
-            w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
-            for line in d.message.splitlines():
+        w(f"{title} ({len(chosen)}):\n")
+        for d in chosen:
+            w(f"  [{d.get('policy')}] {d.get('urn') or '(stack)'}\n")
+            text = (f"{d.get('path')} unknown: {d.get('reason') or d.get('message')}" if chosen is blind
+                    else str(d.get("message") or ""))
+            for line in text.splitlines():
                 w(f"      {line}\n")
-    if result.blind:
-        w(f"Blind at first preview ({len(result.blind)}): rules that read a value unknown until deploy\n")
-        for d in result.blind:
-            w(f"  [{d.policy}] {d.urn or '(stack)'}\n")
-            w(f"      {d.path} unknown: {d.reason or d.message}\n")
-    blind = f", {len(result.blind)} blind" if result.fresh else ""
-    w(f"Result: {len(result.run.registrations)} resources, {len(result.mandatory)} mandatory, "
-      f"{len(result.advisory)} advisory violations{blind}\n")
+    warnings = doc.get("warnings") or []
+    for msg in warnings:
+        w(f"Warning: {msg}\n")
+    if doc.get("changes") is not None:
+        print_changes(doc["changes"], out)
+    outputs = doc.get("outputs") or {}
+    if outputs:
+        w(f"Outputs ({len(outputs)}):\n")
+        for key in sorted(outputs):
+            value = outputs[key]
+            w(f"  {key}: {value if isinstance(value, str) else json.dumps(value, separators=(', ', ': '))}\n")
+    by_type = summary.get("byType") or {}
+    resources = summary.get("resources", len(doc.get("resources") or []))
+    if verbose:
+        w(f"Resources: {resources}\n")
+        for t, n in by_type.items():
+            w(f"  {n:4d}  {t}\n")
+    else:
+        w(f"Resources: {resources} of {len(by_type)} types (--verbose lists them)\n")
+    for item in doc.get("notExpanded") or []:
+        w(f"Not expanded offline: {item.get('urn')}: {item.get('reason')}\n")
+    p = doc.get("policyPack") or {}
+    w(f"Policy pack {p.get('name')} {p.get('version')}: {p.get('policies')} policies, "
+      f"config {p.get('config') or 'built-in defaults'}\n")
+    shown_blind = f", {len(blind)} blind" if doc.get("mode") == "fresh" else ""
+    warned = f", {len(warnings)} warning(s)" if warnings else ""
+    w(f"Result: {resources} resources, {len(mandatory)} mandatory, {len(advisory)} advisory violations"
+      f"{shown_blind}{warned}\n")
+
+
+def print_changes(changes: list, out: TextIO = sys.stdout) -> None:
+    """Changes against ``--previous`` (:class:`Change` objects or their JSON), step by step."""
+    w = out.write
+    if not changes:
+        w("Changes against the previous plan: none\n")
+        return
+    w(f"Changes against the previous plan ({len(changes)}), step by step (a step waits for the one before):\n")
+    last = None
+    for c in changes:
+        c = c.as_json() if isinstance(c, Change) else c
+        step = c.get("step")
+        label = f"{step:3d}." if step and step != last else ("   -" if not step else "    ")
+        last = step
+        detail = f": {', '.join(c.get('paths') or ())}" if c.get("paths") else ""
+        w(f"  {label} {c.get('action'):<6} {c.get('type')} {c.get('name')}{detail}\n")
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml")
+    ap.add_argument("--stack", required=True, help="stack name; reads Pulumi.<stack>.yaml unless --config")
     ap.add_argument("--fresh", action="store_true",
                     help="model the first preview of a new stack: IDs and computed outputs unknown; "
                          "rules that cannot run are listed as blind")
+    ap.add_argument("--config", type=Path, metavar="FILE",
+                    help="stack config from this file (a stack file's shape, from anywhere) instead of "
+                         "Pulumi.<stack>.yaml; relative paths in it resolve against its directory")
     ap.add_argument("--program", type=Path, help="run this program file instead of __main__.py")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
     ap.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML")
+    ap.add_argument("--previous", type=Path, metavar="FILE",
+                    help="a previous plan's JSON (or `pulumi stack output --json`): the stack's last outputs, "
+                         "and the changes against it in apply order")
     ap.add_argument("--policy-config", type=Path, metavar="FILE",
                     help="policy pack config (default: policies/config/<stack>.json if present)")
+    ap.add_argument("--compare", type=Path, metavar="OLD.json",
+                    help="also print what changed against an earlier plan file (mlplatform diff OLD.json NEW)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="list the resources by type")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def run_cli(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    try:
-        result = plan(args.stack, program=args.program, policy_config=args.policy_config,
-                      fresh=bool(getattr(args, "fresh", False)))
-        if args.manifests:
-            write_manifests(result.run, args.manifests)
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(result.as_json(), indent=2, sort_keys=False) + "\n")
-    except (ProgramConfigError, PlanError, PolicyPackError) as exc:
-        return _fail(err, str(exc), args.debug)
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line and exit 2
-        from components.config import ConfigError
+    """``plan`` on the command line (``automation.api.plan_command`` does the work)."""
+    from ..api import plan_command
 
-        if isinstance(exc, ConfigError):
-            return _fail(err, str(exc), args.debug)
-        return _fail(err, f"program failed: {_one_line(exc)}", args.debug)
-    print_summary(result, out)
-    return result.exit_code
+    return plan_command(args, out=out, err=err)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -398,7 +502,5 @@ def _one_line(exc: BaseException) -> str:
 def _fail(err: TextIO, message: str, debug: bool) -> int:
     if debug:
         traceback.print_exc(file=err)
-    # A config with several problems reports each on its own line, every line naming its key or file.
-    for line in message.splitlines() or [""]:
-        err.write(f"error: {line}\n")
+    err.write(f"error: {message}\n")
     return EXIT_ERROR

@@ -28,19 +28,39 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
-from automation.offline import stack_yaml
-from automation.offline.expand import expand_all
-from automation.offline.mocks import DEFAULT_REGION, PlatformMocks
-from automation.offline.monitor import Registration, RecordingMonitor, plain
+from ..errors import ProgramConfigError
+from ..paths import PROGRAM_DIR
+from . import stack_yaml
+from .expand import expand_all
+from .mocks import DEFAULT_REGION, PlatformMocks
+from .monitor import Registration, RecordingMonitor, plain
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = PROGRAM_DIR
+
+#: The organization of a DIY backend (and of the offline plan): stack references read ``organization/<project>/<stack>``.
+ORGANIZATION = "organization"
 
 #: What an offline plan puts in place of a ``secure:`` config value it cannot decrypt.
 SECRET_PLACEHOLDER = "offline-plan-secret"
 
 
-class ProgramConfigError(Exception):
-    """The stack files cannot be read: one line per problem, naming the file (and line) and why."""
+def program_module(project_dir: Path, name: str) -> Any:
+    """A module of the program (``components.config``), imported with ``project_dir`` on ``sys.path``.
+
+    The program's packages are not installed anywhere: in an installed ``mlplatform`` they are
+    package data, importable only while their directory is on ``sys.path`` (automation/paths.py).
+    """
+    import importlib
+
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    try:
+        return importlib.import_module(name)
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(str(project_dir))
 
 
 def load_yaml(path: Path) -> Any:
@@ -60,10 +80,12 @@ class StackFiles:
     config: Mapping[str, str]  # fully-qualified key -> string value, as the CLI hands them to programs
     secret_keys: tuple[str, ...]
 
+    #: Where the program's modules live (for :attr:`region`'s table of known regions).
+    project_dir: Path = PROJECT_DIR
+
     @property
     def region(self) -> str:
-        from components.planning import regions
-
+        regions = program_module(self.project_dir, "components.planning.regions")
         region = self.config.get("aws:region", DEFAULT_REGION)
         # A bad aws:region is reported by the program's config validation; the mocks still need a region.
         return region if region in regions.known_regions() else DEFAULT_REGION
@@ -96,25 +118,13 @@ def _without_ciphertext(value: Any) -> tuple[Any, bool]:
 
 def _override_string(key: str, value: Any) -> str:
     """A Python value given as an override, as the text a program receives (None and non-JSON types refused)."""
-    def plain(v: Any, where: str) -> Any:
-        if v is None:
-            raise ProgramConfigError(f"invalid config {where}: is None; remove the key instead")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ProgramConfigError(f"invalid config {where}: must be a finite number; got {v}")
-        if isinstance(v, (bool, int, float, str)):
-            return v
-        if isinstance(v, Mapping):
-            out = {}
-            for k, x in v.items():
-                if not isinstance(k, str):
-                    raise ProgramConfigError(f"invalid config {where}: keys must be strings; got {k!r}")
-                out[k] = plain(x, f"{where}.{k}")
-            return out
-        if isinstance(v, (list, tuple)):
-            return [plain(x, f"{where}[{i}]") for i, x in enumerate(v)]
-        raise ProgramConfigError(f"invalid config {where}: unsupported type {type(v).__name__}")
+    from ..config_map import _plain
+    from ..errors import ConfigMappingError
 
-    return _config_string(plain(value, key))
+    try:
+        return _config_string(_plain(value, key))
+    except ConfigMappingError as exc:
+        raise ProgramConfigError(f"invalid {exc}") from None
 
 
 def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[str, Any]] = None) -> StackFiles:
@@ -124,7 +134,7 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
     :class:`components.config.ConfigError` for keys the CLI would mishandle (the same setting written
     both short and qualified) or values whose YAML type contradicts ``Pulumi.yaml``.
     """
-    from components.config import ConfigError
+    ConfigError = program_module(project_dir, "components.config").ConfigError  # noqa: N806 - the program's class
 
     project_path = project_dir / "Pulumi.yaml"
     project_doc = load_yaml(project_path)
@@ -193,8 +203,8 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
     errors += _check_declared_types(declared, stack_cfg, project, stack_path)
     if errors:
         # The program would report these too, but it does not run now: report everything in this one run.
-        from components.config import check_config_keys
-        from components.planning import regions
+        check_config_keys = program_module(project_dir, "components.config").check_config_keys
+        regions = program_module(project_dir, "components.planning.regions")
 
         errors += check_config_keys(sorted(values), project)
         if "aws:region" in values:
@@ -203,7 +213,8 @@ def read_stack_files(project_dir: Path, stack: str, overrides: Optional[Mapping[
             except ValueError as exc:
                 errors.append(ConfigError("aws:region", str(exc)))
         raise ConfigError.combine(errors)
-    return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)))
+    return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)),
+                      project_dir=project_dir)
 
 
 def _kind(value: Any) -> str:
@@ -216,7 +227,7 @@ _YAML_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}
 
 def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, Any], project: str, path: Path) -> list:
     """Values whose YAML type contradicts Pulumi.yaml, which the Pulumi CLI refuses (e.g. an unquoted 1.35)."""
-    from components.config import ConfigError
+    ConfigError = program_module(path.parent, "components.config").ConfigError  # noqa: N806 - the program's class
 
     errors = []
     for key, decl in declared.items():
@@ -237,6 +248,72 @@ def _check_declared_types(declared: Mapping[str, Any], stack_cfg: Mapping[str, A
     return errors
 
 
+def stack_files_from_config(project_dir: Path, stack: str, config: Mapping[str, Any]) -> StackFiles:
+    """Like :func:`read_stack_files`, with ``config`` (a stack file's ``config:`` map) in place of the file.
+
+    Keys may carry the project's namespace or not (``azCount``,
+    ``mlplatform:azCount``, ``aws:region``). Values are what YAML would give:
+    strings, numbers, booleans, lists and maps, checked against the types
+    ``Pulumi.yaml`` declares as the CLI checks a stack file. ``Secret(value)``
+    (``automation.config_map``) marks a secret; ``{"secure": ...}`` (ciphertext
+    copied from a stack file) becomes a secret placeholder, as in stack files.
+    Raises :class:`ConfigError` naming the key (every bad key at once).
+    """
+    from ..config_map import _contains_secret, _plain
+    from ..errors import ConfigError, ConfigMappingError
+
+    project_doc = load_yaml(project_dir / "Pulumi.yaml") or {}
+    project = project_doc.get("name")
+    if not project:
+        raise ProgramConfigError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    declared = {(k if ":" in k else f"{project}:{k}"): d for k, d in (project_doc.get("config") or {}).items()}
+    values: dict[str, str] = {}
+    secrets: set[str] = set()
+    for full, decl in declared.items():
+        if isinstance(decl, dict) and ("default" in decl or "value" in decl):
+            values[full] = _config_string(decl.get("default", decl.get("value")))
+    problems: list[ConfigError] = []
+    given: dict[str, str] = {}
+    for key, value in config.items():
+        if not isinstance(key, str) or not key or key.startswith(":") or key.endswith(":"):
+            problems.append(ConfigError(str(key), "config keys are non-empty strings such as azCount or aws:region"))
+            continue
+        full = key if ":" in key else f"{project}:{key}"
+        short = full.split(":", 1)[1] if full.startswith(f"{project}:") else full
+        if full in given:
+            problems.append(ConfigError(short, f"given twice ({given[full]!r} and {key!r})"))
+            continue
+        given[full] = key
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            values[full] = SECRET_PLACEHOLDER
+            secrets.add(full)
+            continue
+        if value is None:
+            problems.append(ConfigError(short, "is None: leave the key out to use its default"))
+            continue
+        secret = _contains_secret(value)
+        try:
+            inner = _plain(value, short)  # Secret markers removed, tuples as lists, only JSON types
+        except ConfigMappingError as exc:
+            problems.append(ConfigError(short, str(exc)))
+            continue
+        decl = declared.get(full)
+        declared_type = str(decl.get("type")) if isinstance(decl, dict) else ""
+        want = _YAML_TYPES.get(declared_type)
+        if want is not None and (not isinstance(inner, want) or (want is int and isinstance(inner, bool))):
+            problems.append(ConfigError(short, f"Pulumi.yaml declares it {declared_type} but the config has "
+                                               f"{type(inner).__name__} {inner!r}"
+                                               + (" (give it as a string)" if want is str else "")))
+            continue
+        values[full] = _config_string(inner)
+        if secret:
+            secrets.add(full)
+    if problems:
+        raise ConfigError(problems[0].key, problems[0].reason, errors=problems if len(problems) > 1 else ())
+    return StackFiles(project=project, stack=stack, config=values, secret_keys=tuple(sorted(secrets)),
+                      project_dir=project_dir)
+
+
 @dataclass
 class ProgramRun:
     """What one program run registered."""
@@ -247,6 +324,8 @@ class ProgramRun:
     stack_outputs: dict
     logs: list[tuple[str, str]] = field(default_factory=list)
     monitor: Optional[RecordingMonitor] = None
+    #: The stack's config as the program saw it (fully-qualified keys, string values; secrets as placeholders).
+    config: Mapping[str, str] = field(default_factory=dict)
     #: Provider-side components whose contents could not be reproduced offline: (URN, why).
     not_expanded: list[tuple[str, str]] = field(default_factory=list)
     #: Run as the first preview of a new stack (computed outputs unknown).
@@ -294,12 +373,12 @@ def _program_gc() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _program_environment(project_dir: Path) -> Iterator[None]:
+def _program_environment(project_dir: Path, work_dir: Optional[Path] = None) -> Iterator[None]:
     old_cwd = os.getcwd()
     added = str(project_dir) not in sys.path
     if added:
         sys.path.insert(0, str(project_dir))
-    os.chdir(project_dir)
+    os.chdir(work_dir or project_dir)
     try:
         yield
     finally:
@@ -319,16 +398,28 @@ def run_under_mocks(
     region: Optional[str] = None,
     project_dir: Path = PROJECT_DIR,
     fresh: bool = False,
+    work_dir: Optional[Path] = None,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
     """Run ``body`` as a Pulumi program inside a Stack under the recording mock monitor.
+
+    ``project_dir`` (on ``sys.path``) holds the program's modules; the program
+    runs in ``work_dir`` (default ``project_dir``), so relative paths in its
+    config resolve there, as they resolve against the project directory under the CLI.
 
     ``fresh`` runs it as the first preview of a new stack: a dry run (``pulumi preview``), in which
     every resource is about to be created, so the monitor answers with unknown IDs and computed
     outputs (:func:`automation.offline.mocks.fresh_state`) and the SDK treats them as it does under
     the engine: applies do not run on them, and whatever is derived from them is unknown.
+
+    ``previous_outputs`` are the outputs the stack recorded at its last update
+    (what the program reads back from its own state); None runs it as a stack
+    that was never deployed.
     """
     region = region or config.get("aws:region", DEFAULT_REGION)
-    mocks = PlatformMocks(region=region, fresh=fresh)
+    own = f"{ORGANIZATION}/{project}/{stack}"
+    mocks = PlatformMocks(region=region, fresh=fresh, own_stack=own,
+                          stacks={own: dict(previous_outputs)} if previous_outputs is not None else {})
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
     logger = logging.getLogger(f"mlplatform.offline.{id(monitor)}")
@@ -344,7 +435,7 @@ def run_under_mocks(
         project=project,
         stack=stack,
         dry_run=fresh,
-        organization="organization",
+        organization=ORGANIZATION,
         callbacks=None,
         root_directory=str(project_dir),
     )
@@ -356,7 +447,7 @@ def run_under_mocks(
         old_loop = asyncio.get_event_loop_policy().get_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(project_dir), _program_gc():
+        with _program_environment(project_dir, work_dir), _program_gc():
             loop.run_until_complete(run_in_stack(body))
     finally:
         loop.close()
@@ -365,7 +456,7 @@ def run_under_mocks(
         logger.removeHandler(handler)
     # Registrations complete on worker threads in no fixed order; sort so plans are reproducible.
     registrations = sorted(monitor.registrations(), key=lambda r: r.urn)
-    children, skipped = expand_all(registrations, project_dir)
+    children, skipped = expand_all(registrations, work_dir or project_dir)
     return ProgramRun(
         project=project,
         stack=stack,
@@ -375,6 +466,7 @@ def run_under_mocks(
         monitor=monitor,
         not_expanded=skipped,
         fresh=fresh,
+        config=dict(config),
     )
 
 
@@ -385,9 +477,18 @@ def run_program(
     project_dir: Path = PROJECT_DIR,
     overrides: Optional[Mapping[str, Any]] = None,
     fresh: bool = False,
+    config: Optional[Mapping[str, Any]] = None,
+    work_dir: Optional[Path] = None,
+    previous_outputs: Optional[Mapping[str, Any]] = None,
 ) -> ProgramRun:
-    """Run the project's program (or ``program``) for ``stack`` under mocks (``fresh``: as a first preview)."""
-    files = read_stack_files(project_dir, stack, overrides)
+    """Run the project's program (or ``program``) for ``stack`` under mocks (``fresh``: as a first preview).
+
+    ``config`` (see :func:`stack_files_from_config`) replaces ``Pulumi.<stack>.yaml``;
+    ``work_dir`` is where relative paths in the config resolve (default ``project_dir``);
+    ``previous_outputs``: see :func:`run_under_mocks`.
+    """
+    files = read_stack_files(project_dir, stack, overrides) if config is None \
+        else stack_files_from_config(project_dir, stack, {**config, **(overrides or {})})
     path = Path(program) if program else project_dir / "__main__.py"
     if not path.exists():
         raise ProgramConfigError(f"program {path} does not exist")
@@ -400,4 +501,6 @@ def run_program(
         region=files.region,
         project_dir=project_dir,
         fresh=fresh,
+        work_dir=work_dir,
+        previous_outputs=previous_outputs,
     )

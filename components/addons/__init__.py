@@ -66,7 +66,7 @@ class Addons(pulumi.ComponentResource):
         tags = dict(ctx.tags)
         cluster = ctx.cluster
         target = AddonTarget(cluster=cluster, env=ctx.env, kubernetes_version=cfg.kubernetesVersion,
-                             node_ready=ctx.compute_ready)
+                             node_ready=ctx.compute_ready, controller_replicas=cfg.controllerReplicas)
         clients = [cluster.cluster_security_group_id, cluster.node_security_group_id]
         opts_ = child(self)
 

@@ -47,6 +47,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             values=values.cluster_autoscaler_values(
                 cluster_name=t.cluster.configured_name, region=t.env.region,
                 image_tag=versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[t.kubernetes_version],
-                sa_annotations=identity.service_account_annotations),
+                sa_annotations=identity.service_account_annotations, replicas=t.controller_replicas),
             depends_on=[identity])
         self.register_outputs({"release": self.release.name})

@@ -31,6 +31,9 @@ class AddonTarget:
     kubernetes_version: str
     #: Resources that make the cluster schedulable (the system node group). Nothing else.
     node_ready: Sequence[pulumi.Resource] = ()
+    #: Replicas of each controller (``controllerReplicas``): 2 or more, with a PodDisruptionBudget, keeps it
+    #: serving while a node roll drains its node.
+    controller_replicas: int = 2
 
 
 def scope_output(env: AwsEnv, cluster_name: pulumi.Input[str]) -> pulumi.Output[Scope]:
@@ -81,15 +84,17 @@ def irsa_role_arn(identity: WorkloadIdentity) -> Optional[pulumi.Output[str]]:
 
 def helm_release(parent: pulumi.Resource, name: str, chart_key: str, target: AddonTarget, *, namespace: str,
                  values: pulumi.Input[dict], depends_on: Sequence[pulumi.Resource] = (),
-                 create_namespace: bool = False, release_name: Optional[str] = None) -> k8s.helm.v3.Release:
+                 create_namespace: bool = False, release_name: Optional[str] = None,
+                 skip_crds: bool = False) -> k8s.helm.v3.Release:
     """A pinned add-on release, installed once a node can run it.
 
     It depends on the system node group and on what the caller names (its
-    identity), never on another add-on, so releases install in parallel.
+    identity, its CRDs installed apart), never on another add-on, so releases
+    install in parallel.
     """
     return pinned_release(f"{name}-release", chart_key, parent=parent, provider=target.cluster.provider,
                           namespace=namespace, values=values, depends_on=[*target.node_ready, *depends_on],
-                          create_namespace=create_namespace, release_name=release_name)
+                          create_namespace=create_namespace, release_name=release_name, skip_crds=skip_crds)
 
 
 def managed_addon(parent: pulumi.Resource, name: str, addon_name: str, target: AddonTarget, *,

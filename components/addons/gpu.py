@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 
 from components.addons import values
 from components.addons.common import AddonTarget, helm_release
+from components.crds import crds_for
 from components.conventions import PLATFORM_NAMESPACE
 
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
@@ -49,6 +50,12 @@ class GpuStack(pulumi.ComponentResource):
             self.release = helm_release(self, name, "nvidia-device-plugin", args.target, namespace=PLATFORM_NAMESPACE,
                                         values=values.device_plugin_values(args.self_plugged_pools))
         else:
+            # The operator's CRDs (and NFD's) are applied apart, so its own pre-upgrade CRD job is off.
+            crds = crds_for(self, name, "gpu-operator", args.target.cluster.crds, namespace=GPU_OPERATOR_NAMESPACE)
+            chart_values = values.gpu_operator_values()
+            if crds:
+                chart_values["operator"] = {**chart_values.get("operator", {}), "upgradeCRD": False}
             self.release = helm_release(self, name, "gpu-operator", args.target, namespace=GPU_OPERATOR_NAMESPACE,
-                                        create_namespace=True, values=values.gpu_operator_values())
+                                        create_namespace=True, values=chart_values, depends_on=crds,
+                                        skip_crds=bool(crds))
         self.register_outputs({"release": self.release.name, "stack": args.stack})

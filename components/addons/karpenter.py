@@ -19,10 +19,11 @@ before the first Spot launch (the ``cpu`` NodePool is spot-first). With
 ``create_spot_service_linked_role`` the controller may create that one role
 (config ``spotServiceLinkedRole``; README "Spot capacity").
 
-CRDs: the chart installs its CRDs from ``crds/`` on first install only. Helm
-never upgrades CRDs from there, so a Karpenter upgrade must apply the CRDs of
-the new version first (the ``karpenter-crd`` chart at the same version, or
-``kubectl apply`` of its ``crds/``), then bump the pin.
+CRDs: NodePool, NodeClaim, EC2NodeClass (and the rest) come from the
+``karpenter-crd`` chart at the controller's version, installed before the
+controller, whose release sets ``skipCrds`` (Helm never upgrades a chart's
+``crds/``). Bumping the pin upgrades both, CRDs first; an existing stack's
+CRDs are adopted, never deleted (``components/crds.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from components import versions
 from components.addons import iam, manifests, values
 from components.addons.common import (
     AddonTarget, addon_identity, helm_release, policy_json, scope_output, split_policy_json)
+from components.crds import crds_for
 from components.kube import custom_resource
 from components.conventions import PLATFORM_NAMESPACE, child
 from components.naming import SQS_QUEUE_MAX, bounded
@@ -73,6 +75,8 @@ class Karpenter(pulumi.ComponentResource):
     """Karpenter controller, node role, interruption handling, node classes and node pools."""
 
     release: k8s.helm.v3.Release
+    #: The CRD source the controller waits for (the ``karpenter-crd`` release).
+    crds: list[pulumi.Resource]
     node_role: aws.iam.Role
     queue: aws.sqs.Queue
     node_classes: dict[str, k8s.apiextensions.CustomResource]
@@ -135,12 +139,14 @@ class Karpenter(pulumi.ComponentResource):
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.KARPENTER_SERVICE_ACCOUNT, policy=policy,
                                   extra_policies=extra)
+        self.crds = crds_for(self, name, "karpenter", t.cluster.crds, namespace=PLATFORM_NAMESPACE)
         self.release = helm_release(
             self, name, "karpenter", t, namespace=PLATFORM_NAMESPACE,
             values=values.karpenter_values(
                 cluster_name=t.cluster.cluster_name, cluster_endpoint=t.cluster.endpoint, region=env.region,
-                queue_name=self.queue.name, sa_annotations=identity.service_account_annotations),
-            depends_on=[identity])
+                queue_name=self.queue.name, sa_annotations=identity.service_account_annotations,
+                replicas=t.controller_replicas),
+            depends_on=[identity, *self.crds], skip_crds=bool(self.crds))
 
         # -- node classes and pools (their CRDs come with the release)
         self.node_classes = {}

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.addons import iam, values
 from components.addons.common import AddonTarget, addon_identity, helm_release, scope_output, split_policy_json
+from components.crds import crds_for
 from components.conventions import PLATFORM_NAMESPACE, child
 
 
@@ -39,6 +40,8 @@ class LoadBalancerController(pulumi.ComponentResource):
     """The controller (pinned chart, least-privilege identity, system pool) and the ``alb`` IngressClass."""
 
     release: k8s.helm.v3.Release
+    #: The chart's CRDs (TargetGroupBinding, IngressClassParams...), applied from its crds/ at the controller's tag.
+    crds: list[pulumi.Resource]
     ingress_class: k8s.networking.v1.IngressClass
     ingress_class_name: str = values.ALB_INGRESS_CLASS
 
@@ -50,12 +53,15 @@ class LoadBalancerController(pulumi.ComponentResource):
         policy, extra = split_policy_json(scope.apply(iam.lb_controller_policies), list(iam.LB_CONTROLLER_POLICY_GROUPS))
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
                                   service_account=values.LBC_SERVICE_ACCOUNT, policy=policy, extra_policies=extra)
+        self.crds = crds_for(self, name, "aws-load-balancer-controller", t.cluster.crds,
+                             namespace=PLATFORM_NAMESPACE)
         self.release = helm_release(
             self, name, "aws-load-balancer-controller", t, namespace=PLATFORM_NAMESPACE,
             values=values.lb_controller_values(
                 cluster_name=t.cluster.cluster_name, region=t.env.region, vpc_id=args.vpc_id,
-                sa_annotations=identity.service_account_annotations, default_tags=args.default_tags),
-            depends_on=[identity])
+                sa_annotations=identity.service_account_annotations, default_tags=args.default_tags,
+                replicas=t.controller_replicas),
+            depends_on=[identity, *self.crds], skip_crds=bool(self.crds))
         # Not the default class: an Ingress names ``alb`` explicitly, so none lands on an ALB by accident.
         self.ingress_class = k8s.networking.v1.IngressClass(
             f"{name}-ingress-class",

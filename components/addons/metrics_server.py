@@ -29,5 +29,5 @@ class MetricsServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: MetricsServerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:addons:MetricsServer", name, None, opts)
         self.release = helm_release(self, name, "metrics-server", args.target, namespace=PLATFORM_NAMESPACE,
-                                    values=values.metrics_server_values())
+                                    values=values.metrics_server_values(args.target.controller_replicas))
         self.register_outputs({"release": self.release.name})

@@ -41,7 +41,7 @@ def _system() -> dict:
 
 
 def lb_controller_values(*, cluster_name: Any, region: Any, vpc_id: Any, sa_annotations: Any,
-                         default_tags: Mapping[str, str]) -> dict:
+                         default_tags: Mapping[str, str], replicas: int = 2) -> dict:
     """AWS Load Balancer Controller.
 
     * No IngressClass from the chart: the platform creates ``alb`` itself, so
@@ -65,7 +65,8 @@ def lb_controller_values(*, cluster_name: Any, region: Any, vpc_id: Any, sa_anno
         "clusterName": cluster_name,
         "region": region,
         "vpcId": vpc_id,
-        "replicaCount": 2,
+        # The chart renders its PodDisruptionBudget only with more than one replica.
+        "replicaCount": replicas,
         "serviceAccount": _sa(LBC_SERVICE_ACCOUNT, sa_annotations),
         "nodeSelector": _system(),
         "createIngressClassResource": False,
@@ -82,8 +83,11 @@ def lb_controller_values(*, cluster_name: Any, region: Any, vpc_id: Any, sa_anno
 
 
 def karpenter_values(*, cluster_name: Any, cluster_endpoint: Any, region: Any, queue_name: Any,
-                     sa_annotations: Any) -> dict:
-    """Karpenter controller on the system pool (never on nodes it manages), region given explicitly."""
+                     sa_annotations: Any, replicas: int = 2) -> dict:
+    """Karpenter controller on the system pool (never on nodes it manages), region given explicitly.
+
+    The chart keeps its own PodDisruptionBudget (``maxUnavailable: 1``) and spreads replicas over nodes.
+    """
     return {
         "settings": {
             "clusterName": cluster_name,
@@ -91,7 +95,7 @@ def karpenter_values(*, cluster_name: Any, cluster_endpoint: Any, region: Any, q
             "interruptionQueue": queue_name,
         },
         "serviceAccount": _sa(KARPENTER_SERVICE_ACCOUNT, sa_annotations),
-        "replicas": 2,
+        "replicas": replicas,
         "nodeSelector": _system(),
         "controller": {
             "env": [{"name": "AWS_REGION", "value": region}],
@@ -100,11 +104,14 @@ def karpenter_values(*, cluster_name: Any, cluster_endpoint: Any, region: Any, q
     }
 
 
-def cluster_autoscaler_values(*, cluster_name: str, region: Any, image_tag: str, sa_annotations: Any) -> dict:
+def cluster_autoscaler_values(*, cluster_name: str, region: Any, image_tag: str, sa_annotations: Any,
+                              replicas: int = 2) -> dict:
     """cluster-autoscaler discovering managed node groups by their ASG tags.
 
     ``image_tag`` must match the cluster's Kubernetes minor (the autoscaler
-    embeds the scheduler of that minor).
+    embeds the scheduler of that minor). One replica works at a time (leader
+    election); a second is a warm standby that takes over while the first one's
+    node drains. The chart's PodDisruptionBudget (``maxUnavailable: 1``) stays.
     """
     return {
         "cloudProvider": "aws",
@@ -116,7 +123,7 @@ def cluster_autoscaler_values(*, cluster_name: str, region: Any, image_tag: str,
         "image": {"tag": image_tag},
         "rbac": {"serviceAccount": _sa(AUTOSCALER_SERVICE_ACCOUNT, sa_annotations)},
         "nodeSelector": _system(),
-        "replicaCount": 1,
+        "replicaCount": replicas,
         "extraArgs": {
             "balance-similar-node-groups": "true",
             "expander": "least-waste",
@@ -127,12 +134,16 @@ def cluster_autoscaler_values(*, cluster_name: str, region: Any, image_tag: str,
     }
 
 
-def metrics_server_values() -> dict:
-    """metrics-server for HPA resource metrics: two replicas on the system pool, never both down."""
+def metrics_server_values(replicas: int = 2) -> dict:
+    """metrics-server for HPA resource metrics on the system pool; with two or more replicas, never all down.
+
+    A budget of ``minAvailable: 1`` over a single replica would forbid every
+    eviction and stall node drains, so it exists only with two or more.
+    """
     return {
-        "replicas": 2,
+        "replicas": replicas,
         "nodeSelector": _system(),
-        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "400Mi"}},
     }
 

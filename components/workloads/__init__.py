@@ -69,7 +69,8 @@ def build_workloads(ctx: "PlatformContext", addons: "PlatformAddons", *,
         training = TrainingPlatform("training", TrainingPlatformArgs(
             provider=provider, trainer=cfg.trainer, legacy_training_operator=cfg.legacyTrainingOperator,
             kueue=cfg.kueue, kueue_cpu_quota=cfg.kueueCpuQuota, kueue_memory_quota=cfg.kueueMemoryQuota,
-            kueue_gpu_quota=cfg.kueueGpuQuota, depends_on=ctx.compute_ready,
+            kueue_gpu_quota=cfg.kueueGpuQuota, depends_on=ctx.compute_ready, crds=ctx.cluster.crds,
+            controller_replicas=cfg.controllerReplicas,
         ))
 
     enabled_endpoints = {n: e for n, e in cfg.inferenceEndpoints.items() if e.enabled}

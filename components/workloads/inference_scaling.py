@@ -40,7 +40,7 @@ Facts behind the presets (checked 2026-11-29):
   ``translator/translate/otel/exporter/awsemf/kubernetes.go``).
 * Trigger metadata keys are the ones KEDA 2.20.2's scalers read
   (``pkg/scalers/prometheus_scaler.go``, ``aws_cloudwatch_scaler.go``;
-  extracted to tests/fixtures/keda/triggers.json and checked there).
+  vendored to upstream/keda/scalers.yaml and checked by validators/scalers.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,12 @@
   dashboard. The exporter release does not wait for Prometheus (add-ons
   install in parallel); only the ServiceMonitor, an object of a Prometheus
   CRD, does.
+
+Prometheus Operator CRDs (ServiceMonitor, PrometheusRule...) come from the
+``prometheus-operator-crds`` chart of the same operator release, installed
+before kube-prometheus-stack (which sets ``skipCrds`` and ``crds.enabled:
+false``): kube-prometheus-stack carries them in a subchart's ``crds/``, which
+Helm never upgrades (``components/crds.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster
 from components.conventions import child
+from components.crds import crds_for
 from components.identity import WorkloadIdentity, WorkloadIdentityArgs
 from components.workloads import observability_values as values
 from components.kube import custom_resource, pinned_release
@@ -65,6 +72,8 @@ class Observability(pulumi.ComponentResource):
 
     cloudwatch_addon: Optional[pulumi.Resource]
     prometheus_release: Optional[k8s.helm.v3.Release]
+    #: The Prometheus Operator CRDs release the stack waits for.
+    prometheus_crds: list[pulumi.Resource]
     dcgm_release: Optional[k8s.helm.v3.Release]
     service_monitor: Optional[k8s.apiextensions.CustomResource]
     #: ``<namespace>/<name>`` of the Secret holding the Grafana admin credentials.
@@ -76,6 +85,7 @@ class Observability(pulumi.ComponentResource):
             raise ValueError("the DCGM exporter's ServiceMonitor and dashboard need prometheus")
         cluster, p = args.cluster, args.cluster.provider
         self.cloudwatch_addon = self.prometheus_release = self.dcgm_release = self.service_monitor = None
+        self.prometheus_crds = []
         self.grafana_admin_secret = None
 
         if args.cloudwatch:
@@ -118,13 +128,18 @@ class Observability(pulumi.ComponentResource):
         else:
             self.grafana_admin_secret = f"{ns_name}/{PROMETHEUS_RELEASE}-grafana"
 
+        self.prometheus_crds = crds_for(self, f"{name}-prometheus", "kube-prometheus-stack", cluster.crds,
+                                        namespace=ns_name,
+                                        depends_on=[namespace])
+        chart_values = values.kube_prometheus_stack_values(
+            retention=args.prometheus_retention, storage_gib=args.prometheus_storage_gib,
+            storage_class=args.storage_class, grafana_secret=secret_name)
+        if self.prometheus_crds:
+            chart_values["crds"] = {"enabled": False}
         self.prometheus_release = pinned_release(
             f"{name}-kube-prometheus-stack", "kube-prometheus-stack", release_name=PROMETHEUS_RELEASE,
-            namespace=ns_name, parent=self, provider=p, depends_on=release_deps,
-            values=values.kube_prometheus_stack_values(
-                retention=args.prometheus_retention, storage_gib=args.prometheus_storage_gib,
-                storage_class=args.storage_class, grafana_secret=secret_name),
-            timeout=900,
+            namespace=ns_name, parent=self, provider=p, depends_on=[*release_deps, *self.prometheus_crds],
+            values=chart_values, timeout=900, skip_crds=bool(self.prometheus_crds),
         )
 
         if args.dcgm_exporter:

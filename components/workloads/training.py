@@ -10,6 +10,12 @@
 * Kueue (Helm, ``kueue-system``) with one ResourceFlavor and one ClusterQueue
   open to team namespaces; teams get their LocalQueue from TeamNamespace.
 
+CRDs: Trainer (2.3+) and Kueue render theirs as chart templates, which Helm
+upgrades. The JobSet chart Trainer bundles keeps its CRD in ``crds/``, which
+Helm installs once and never upgrades, so the JobSet CRD is applied apart at
+the bundled version's tag and the Trainer release sets ``skipCrds``
+(``components/crds.py``).
+
 Kueue picks up integrations whose CRDs are installed after it starts, so it
 does not wait for Trainer. Jobs, however, wait for both: a TrainJob created
 before Kueue's webhook is serving would start unsuspended, outside any quota.
@@ -30,6 +36,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.config import TrainingJobConfig
 from components.conventions import child
+from components.crds import CrdTarget, crds_for
 from components.kube import custom_resource, pinned_release
 from components.identity import ClusterIdentity, WorkloadIdentity, WorkloadIdentityArgs
 from components.workloads import iam, pods, training_specs as specs
@@ -57,6 +64,10 @@ class TrainingPlatformArgs:
     runtime_image: str = versions.IMAGES["pytorch-train"]
     #: What the charts need before they can schedule (the system node group).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: Where CRDs installed apart go (the cluster's); None leaves the bundled JobSet chart its own CRD.
+    crds: Optional[CrdTarget] = None
+    #: Replicas of the Kueue, Trainer and JobSet controllers (``controllerReplicas``); 2+ adds disruption budgets.
+    controller_replicas: int = 2
 
 
 class TrainingPlatform(pulumi.ComponentResource):
@@ -88,7 +99,8 @@ class TrainingPlatform(pulumi.ComponentResource):
         if args.kueue:
             self.kueue_release = pinned_release(
                 f"{name}-kueue", "kueue", namespace=KUEUE_NAMESPACE, create_namespace=True,
-                values=specs.kueue_values(), parent=self, provider=p, depends_on=args.depends_on)
+                values=specs.merged(specs.kueue_values(), specs.kueue_ha_values(args.controller_replicas)),
+                parent=self, provider=p, depends_on=args.depends_on)
             flavor = custom_resource(f"{name}-resource-flavor", specs.resource_flavor(),
                                      child(self, provider=p, depends_on=[self.kueue_release]))
             cq = specs.cluster_queue(args.kueue_cpu_quota, args.kueue_memory_quota, args.kueue_gpu_quota)
@@ -99,9 +111,16 @@ class TrainingPlatform(pulumi.ComponentResource):
             kueue_ready = list(self.queue_ready)
 
         if args.trainer:
+            jobset_crds = crds_for(self, f"{name}-jobset", "jobset", args.crds, namespace=TRAINER_NAMESPACE)
             self.trainer_release = pinned_release(
                 f"{name}-trainer", "kubeflow-trainer", namespace=TRAINER_NAMESPACE, create_namespace=True,
-                values=specs.trainer_values(), parent=self, provider=p, depends_on=args.depends_on)
+                values=specs.merged(specs.trainer_values(), specs.trainer_ha_values(args.controller_replicas)),
+                parent=self, provider=p, depends_on=[*args.depends_on, *jobset_crds], skip_crds=bool(jobset_crds))
+            if args.controller_replicas > 1:
+                pdb = specs.trainer_pdb(TRAINER_NAMESPACE)
+                k8s.policy.v1.PodDisruptionBudget(
+                    f"{name}-trainer-pdb", metadata=pdb["metadata"], spec=pdb["spec"],
+                    opts=child(self, provider=p, depends_on=[self.trainer_release]))
             self.runtime = custom_resource(f"{name}-torch-runtime",
                                            specs.torch_runtime(DEFAULT_RUNTIME, args.runtime_image),
                                            child(self, provider=p, depends_on=[self.trainer_release]))

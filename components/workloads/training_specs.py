@@ -334,3 +334,49 @@ def cluster_queue(cpu: str, memory: str, gpus: int, *, name: str = CLUSTER_QUEUE
 def local_queue(namespace: str, cluster_queue_name: str = CLUSTER_QUEUE, name: str = LOCAL_QUEUE) -> dict:
     return {"apiVersion": KUEUE_API, "kind": "LocalQueue", "metadata": {"name": name, "namespace": namespace},
             "spec": {"clusterQueue": cluster_queue_name}}
+
+
+# --------------------------------------------------------------------------- controllers through node rolls
+
+#: Pod label the Trainer manager carries (chart value ``manager.labels``) for the budget below: the chart
+#: ships no PodDisruptionBudget, and its selector labels are immutable, so ours selects by a label of its own.
+TRAINER_MANAGER_LABEL = {"mlplatform.io/controller": "kubeflow-trainer-manager"}
+
+
+def kueue_ha_values(replicas: int) -> dict:
+    """Kueue controller replicas and, with two or more, the chart's PodDisruptionBudget (``minAvailable: 1``).
+
+    Kueue elects a leader; every replica serves its admission webhooks, so a
+    second replica keeps job creation working while the first one's node
+    drains. The chart's budget knows only ``minAvailable``: with one replica it
+    would forbid every eviction, so it is on only with two or more.
+    """
+    return {"controllerManager": {"replicas": replicas,
+                                  "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1}}}
+
+
+def trainer_ha_values(replicas: int) -> dict:
+    """Trainer manager and bundled JobSet controller replicas (both elect a leader; every replica serves webhooks).
+
+    JobSet's chart has its own budget (``maxUnavailable: 1``); Trainer's has
+    none, so :func:`trainer_pdb` adds one over :data:`TRAINER_MANAGER_LABEL`.
+    """
+    return {
+        "manager": {"replicas": replicas, "labels": dict(TRAINER_MANAGER_LABEL)},
+        "jobset": {"controller": {"replicas": replicas,
+                                  "podDisruptionBudget": {"enabled": replicas > 1, "maxUnavailable": 1}}},
+    }
+
+
+def trainer_pdb(namespace: str) -> dict:
+    """PodDisruptionBudget spec (with metadata) for the Trainer manager: one replica may go at a time."""
+    return {"metadata": {"name": "kubeflow-trainer-manager", "namespace": namespace},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(TRAINER_MANAGER_LABEL)}}}
+
+
+def merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict:
+    """``base`` with ``extra`` merged in, maps recursively (Helm's own values merge)."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out

@@ -27,6 +27,7 @@ Layout under ``upstream/`` (one folder, one manifest):
   chart's default values: every key path with its type and default, comments dropped),
   ``templates.yaml`` (the value paths the templates read, and those they pass through whole) and
   ``values.schema.json`` where shipped;
+* ``keda/scalers.yaml``: per KEDA trigger type, the metadata keys its scaler reads (``sources_keda``);
 * ``iam/<controller>.json``: controllers' recommended IAM policy statements;
 * ``aws/``: AWS facts such as managed policies with their paths.
 """

@@ -133,6 +133,13 @@ def chart_values(raw: bytes, src: Source) -> str:
     return dump_yaml(values)
 
 
+@transform("chart-values-in-tree")
+def chart_values_in_tree(raw: bytes, src: Source) -> str:
+    """A chart's default values read from its whole tree: its values.yaml, or empty when it ships none."""
+    files = json.loads(raw)
+    return chart_values(str(files.get("values.yaml") or "").encode(), src)
+
+
 @transform("chart-templates")
 def chart_templates(raw: bytes, src: Source) -> str:
     """Value paths the chart's templates read and pass through whole (see helm_templates)."""
@@ -169,7 +176,14 @@ TRAINING_OPERATOR_REF = "v1.9.3"  # versions.HELM_CHARTS["training-operator"]
 KPS_REF = "kube-prometheus-stack-88.5.3"
 VPC_CNI_REF = "v1.23.0"          # newest tag in the mirror; the EKS add-on pin is v1.23.2 (see README)
 LBC_REF = "v3.5.0"
-KEDA_VERSION = "2.20.2"          # newest kedacore/keda and kedacore/charts release in the mirrors
+def _keda_version() -> str:
+    """The pinned KEDA operator release (chart and operator share it): its CRDs and scaler facts follow the pin."""
+    from components import versions
+
+    return versions.HELM_CHARTS["keda"].app_version
+
+
+KEDA_VERSION = _keda_version()
 
 CRDS: list[Source] = [
     *[_crd("karpenter", "aws/karpenter-provider-aws", KARPENTER_REF, f"pkg/apis/crds/{f}", f)
@@ -211,6 +225,8 @@ class ChartRecipe:
     #: with app_version(chart version) -> the appVersion it stamps.
     stamped_by: str = ""
     app_version: Callable[[str], str] = lambda v: v
+    #: False for a chart that ships no values.yaml (its defaults are empty): read from the chart's tree instead.
+    values_file: bool = True
 
 
 #: chart name -> recipe. Keys are chart names as published (HelmChartPin.chart), not table keys.
@@ -247,6 +263,9 @@ RECIPES: dict[str, ChartRecipe] = {
     "prometheus-operator-crds": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-operator-crds",
                                             lambda v: f"prometheus-operator-crds-{v}"),
     # subcharts
+    # prometheus-operator-crds packages its CRD templates as a local subchart (version 0.0.0, no values.yaml).
+    "crds": ChartRecipe("prometheus-community/helm-charts", "charts/prometheus-operator-crds/charts/crds",
+                        {"0.0.0": "prometheus-operator-crds-31.0.1"}.__getitem__, values_file=False),
     "jobset": ChartRecipe("kubernetes-sigs/jobset", "charts/jobset", lambda v: f"v{v}",
                           stamped_by="hack/helm-chart-package.sh (helm package --version --app-version)",
                           app_version=lambda v: f"v{v}"),
@@ -266,7 +285,7 @@ NO_CHART = {
 }
 
 #: Charts vendored ahead of a pin (another change adds the pin at this version).
-AHEAD_OF_PIN = {"keda": KEDA_VERSION}
+AHEAD_OF_PIN: dict[str, str] = {}
 
 #: Subcharts whose values our releases may set: parent chart -> [(dependency name, version)]. The versions
 #: are the parent's Chart.yaml dependencies at the pinned parent version (a test compares them).
@@ -275,6 +294,7 @@ SUBCHARTS: dict[str, list[tuple[str, str]]] = {
                               ("kube-state-metrics", "8.4.0")],
     "kubeflow-trainer": [("jobset", "0.12.0")],
     "gpu-operator": [("node-feature-discovery", "0.19.0")],
+    "prometheus-operator-crds": [("crds", "0.0.0")],
 }
 
 #: Charts that ship a values.schema.json (recorded by the chart-templates facts; a test keeps them in step).
@@ -290,8 +310,9 @@ def chart_sources(chart: str, version: str, dest: str) -> list[Source]:
     out = [
         Source(dest=f"{dest}/chart.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/Chart.yaml",
                transform="chart-meta", kind="chart", options=opts),
-        Source(dest=f"{dest}/values.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/values.yaml",
-               transform="chart-values", kind="chart-values"),
+        Source(dest=f"{dest}/values.yaml", repo=r.repo, ref=ref,
+               path=f"{r.directory}/values.yaml" if r.values_file else f"{r.directory}/",
+               transform="chart-values" if r.values_file else "chart-values-in-tree", kind="chart-values"),
         Source(dest=f"{dest}/templates.yaml", repo=r.repo, ref=ref, path=f"{r.directory}/",
                transform="chart-templates", kind="chart-templates"),
     ]
@@ -308,6 +329,9 @@ def _chart_versions() -> dict[str, str]:
     for key, pin in versions.HELM_CHARTS.items():
         if key in NO_CHART:
             continue
+        out[pin.chart] = pin.version
+    # The CRD charts installed apart from their controllers (components/crds.py) are releases too.
+    for pin in versions.CRD_CHARTS.values():
         out[pin.chart] = pin.version
     return out
 

@@ -1,0 +1,7 @@
+"""``python -m mlplatform``: the ``mlplatform`` command."""
+
+import sys
+
+from mlplatform.cli import main
+
+sys.exit(main())
