@@ -41,6 +41,7 @@ nodes = NodeGroups("nodes", NodeGroupsArgs(
     cluster=cluster, groups=cfg.nodeGroups, subnet_ids=network.private_subnet_ids,
     kubernetes_version=cfg.kubernetesVersion, cluster_autoscaler=cfg.clusterAutoscaler, env=env, tags=tags,
     depends_on=[*cluster.networking_ready, *network.egress_ready],
+    spot_service_linked_role=cfg.spotServiceLinkedRole == "stack",
 ))
 
 fargate = FargateProfiles("fargate", FargateProfilesArgs(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import managed_policies, naming
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ class AwsEnv:
         )
 
     def managed_policy_arn(self, name: str) -> pulumi.Output[str]:
-        """ARN of an AWS-managed IAM policy, e.g. ``AmazonEKSWorkerNodePolicy``."""
-        return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", name)
+        """ARN of an AWS-managed IAM policy, path included (see :mod:`components.managed_policies`)."""
+        path = managed_policies.managed_policy_path(name)  # an unknown name fails here, before any resource
+        return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy", path, name)
 
     def arn(self, service: str, resource: pulumi.Input[str], *, regional: bool = True) -> pulumi.Output[str]:
         """``arn:<partition>:<service>:<region>:<account>:<resource>``."""

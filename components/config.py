@@ -800,6 +800,11 @@ class StackConfig:
     )
     karpenterExpireAfter: str = setting("karpenterExpireAfter", "Node lifetime before replacement (e.g. 720h).", "720h",
                                         check=_go_duration(allow_never=True))
+    spotServiceLinkedRole: Literal["karpenter", "stack", "existing"] = setting(
+        "spotServiceLinkedRole",
+        "Who creates the account's EC2 Spot service-linked role: karpenter (its controller, at the first Spot "
+        "launch), stack (this stack; fails if the account has it), existing (created beforehand).", "karpenter"
+    )
     clusterAutoscaler: bool = setting(
         "clusterAutoscaler", "cluster-autoscaler for managed node groups (scale-from-zero tags included).", False
     )

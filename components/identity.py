@@ -136,6 +136,9 @@ class WorkloadIdentityArgs:
     service_account: str
     #: Least-privilege inline policy document (JSON), if any.
     policy_json: Optional[pulumi.Input[str]] = None
+    #: More policy documents for the same role, keyed by a stable suffix (``<name>-policy-<key>``): a
+    #: controller whose permissions would crowd AWS's 6,144-character managed-policy limit is split in parts.
+    extra_policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     #: AWS-managed policy names to attach, e.g. ``("AmazonEBSCSIDriverPolicy",)``.
     managed_policies: Sequence[str] = ()
     #: Create the ServiceAccount here; False when a Helm chart or EKS add-on creates it.
@@ -200,6 +203,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-policy-attachment", role=self.role.name, policy_arn=env.policy_arn(physical),
                 opts=child(self, depends_on=[policy]))
+        for key, doc in args.extra_policies.items():
+            part_name = env.iam_name(c.name, f"{name}-{key}")
+            part = aws.iam.Policy(f"{name}-policy-{key}", name=part_name, policy=doc, tags=tags, opts=child(self))
+            aws.iam.RolePolicyAttachment(
+                f"{name}-policy-{key}-attachment", role=self.role.name, policy_arn=env.policy_arn(part_name),
+                opts=child(self, depends_on=[part]))
         for managed in args.managed_policies:
             aws.iam.RolePolicyAttachment(
                 f"{name}-{managed}", role=self.role.name, policy_arn=c.env.managed_policy_arn(managed), opts=child(self))

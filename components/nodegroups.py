@@ -62,6 +62,9 @@ class NodeGroupsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     #: Resources nodes must wait for (the CNI, ENIConfigs).
     depends_on: Sequence[pulumi.Resource] = ()
+    #: Create the account's EC2 Spot service-linked role here (config ``spotServiceLinkedRole: stack``).
+    #: It is account-wide, so it is kept on destroy, and creating it fails if the account already has it.
+    spot_service_linked_role: bool = False
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -74,6 +77,7 @@ class NodeGroups(pulumi.ComponentResource):
     launch_templates: dict[str, aws.ec2.LaunchTemplate]
     #: The CoreDNS add-on (after the system pools, before every other pool).
     coredns: aws.eks.Addon
+    spot_service_linked_role: Optional[aws.iam.ServiceLinkedRole]
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mlplatform:nodegroups:NodeGroups", name, None, opts)
@@ -93,6 +97,12 @@ class NodeGroups(pulumi.ComponentResource):
         ]
         self.node_role_arn = self.node_role.arn
         wait = [*attachments, *args.depends_on, *cluster.node_addons]
+        self.spot_service_linked_role = aws.iam.ServiceLinkedRole(
+            f"{name}-spot-service-linked-role", aws_service_name="spot.amazonaws.com",
+            description="EC2 Spot (created by the mlplatform stack; kept on destroy: other stacks may use Spot)",
+            tags=tags, opts=child(self, retain_on_delete=True)) if args.spot_service_linked_role else None
+        if self.spot_service_linked_role is not None:
+            wait.append(self.spot_service_linked_role)
 
         self.managed, self.self_managed, self.launch_templates = {}, {}, {}
         self_managed_profile = None

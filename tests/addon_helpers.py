@@ -66,9 +66,14 @@ def actions(st: dict) -> list[str]:
 
 
 def attached_policy(run: ProgramRun, identity: str) -> Optional[str]:
-    """The inline policy document of the WorkloadIdentity named ``identity``."""
-    hits = [r for r in run.registrations if r.type == "aws:iam/policy:Policy" and r.name == f"{identity}-policy"]
-    return hits[0].inputs["policy"] if hits else None
+    """The policy of the WorkloadIdentity named ``identity``: its parts (``-policy``, ``-policy-<key>``)
+    merged into one document."""
+    hits = [r for r in run.registrations if r.type == "aws:iam/policy:Policy"
+            and (r.name == f"{identity}-policy" or r.name.startswith(f"{identity}-policy-"))]
+    if not hits:
+        return None
+    return json.dumps({"Version": "2012-10-17",
+                       "Statement": [st for h in hits for st in json.loads(h.inputs["policy"])["Statement"]]})
 
 
 def managed_policy_arns(run: ProgramRun, identity: str) -> set[str]:

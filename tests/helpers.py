@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from automation.offline.monitor import Registration
@@ -47,3 +48,11 @@ def stack_run(stack: str, program: Optional[str] = None) -> ProgramRun:
     if key not in _RUNS:
         _RUNS[key] = run_program(stack)
     return _RUNS[key]
+
+
+def aws_managed_arn(name: str, partition: str = "aws") -> str:
+    """The ARN AWS gives the managed policy ``name``, path included, read from the vendored index
+    (upstream/aws/managed-policies-index.json), never from the code under test."""
+    index = json.loads((Path(__file__).resolve().parent.parent / "upstream/aws/managed-policies-index.json")
+                       .read_text())["policies"]
+    return f"arn:{partition}:iam::aws:policy{index[name]}{name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,10 @@ from components import versions
 from components.addons.karpenter import Karpenter, KarpenterArgs
 from tests.addon_helpers import CLUSTER, TAGS, attached_policy, deps, release, run_addon, statements
 from tests.helpers import of_type, policy_doc
+
+#: Karpenter's interruption rules at the vendored version (upstream/aws/karpenter-interruption-events.json).
+UPSTREAM_RULES = json.loads((Path(__file__).resolve().parent.parent / "upstream/aws/karpenter-interruption-events.json")
+                            .read_text())["rules"]
 
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODECLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
@@ -66,7 +71,7 @@ def test_node_role_and_access_entry(run):
     assert entry.inputs["type"] == "EC2_LINUX" and entry.inputs["principalArn"] == role.outputs["arn"]
 
 
-def test_interruption_queue_encrypted_tls_only_and_fed_by_four_rules(run):
+def test_interruption_queue_encrypted_tls_only_and_fed_by_upstreams_rules(run):
     queue = run.one("aws:sqs/queue:Queue", "kp-interruptions")
     assert queue.inputs["sqsManagedSseEnabled"] is True and queue.inputs["messageRetentionSeconds"] == 300
     (qp,) = of_type(run, "aws:sqs/queuePolicy:QueuePolicy")
@@ -74,11 +79,10 @@ def test_interruption_queue_encrypted_tls_only_and_fed_by_four_rules(run):
     assert doc["DenyHTTP"]["Effect"] == "Deny"
     assert doc["EventBridgeSends"]["Principal"]["Service"] == ["events.amazonaws.com", "sqs.amazonaws.com"]
     rules = of_type(run, "aws:cloudwatch/eventRule:EventRule")
-    kinds = {json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in rules}
-    assert kinds == {"AWS Health Event", "EC2 Spot Instance Interruption Warning",
-                     "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification"}
+    patterns = sorted((json.loads(r.inputs["eventPattern"]) for r in rules), key=json.dumps)
+    assert patterns == sorted(UPSTREAM_RULES.values(), key=json.dumps)  # upstream's CloudFormation template
     targets = of_type(run, "aws:cloudwatch/eventTarget:EventTarget")
-    assert len(targets) == 4 and all(t.inputs["arn"] == queue.outputs["arn"] for t in targets)
+    assert len(targets) == len(UPSTREAM_RULES) and all(t.inputs["arn"] == queue.outputs["arn"] for t in targets)
     assert {t.inputs["rule"] for t in targets} == {r.outputs["name"] for r in rules}
 
 

@@ -14,7 +14,7 @@ from components.addons.storage import (
 from tests.addon_helpers import (
     EKS_ADDON, HELM_RELEASE, PRIVATE, TAGS, VPC, deps, managed_policy_arns, release, run_addon, statements,
 )
-from tests.helpers import of_type, policy_doc, run_component
+from tests.helpers import aws_managed_arn, of_type, policy_doc, run_component
 from validators import helm_values, upstream
 
 CLIENT_SGS = ["sg-cluster0000000000", "sg-nodes00000000000"]
@@ -103,7 +103,8 @@ def test_ebs_addon_pinned_with_managed_policy_and_pod_identity(ebs):
     assert "serviceAccountRoleArn" not in addon.inputs  # pod identity binds the role
     assoc = ebs.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "ebs-identity-association")
     assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("kube-system", "ebs-csi-controller-sa")
-    assert managed_policy_arns(ebs, "ebs-identity") == {"arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicy"}
+    # AWS keeps the driver's policy under /service-role/ (the vendored index says where, not the code).
+    assert managed_policy_arns(ebs, "ebs-identity") == {aws_managed_arn("AmazonEBSCSIDriverPolicy")}
     assert {"ebs-identity-association", "ng-system"} <= deps(ebs, addon)
     assert not of_type(ebs, "kubernetes:core/v1:ServiceAccount")  # the add-on owns its service account
 
@@ -168,7 +169,7 @@ def test_efs_storage_class_access_points(efs):
     assert {"efs-aws-efs-csi-driver", "efs-mount-0", "efs-mount-2"} <= deps(efs, sc)
     addon = efs.one(EKS_ADDON, "efs-aws-efs-csi-driver")
     assert addon.inputs["addonVersion"] == versions.addon_version("aws-efs-csi-driver", "1.35")
-    assert managed_policy_arns(efs, "efs-identity") == {"arn:aws:iam::aws:policy/AmazonEFSCSIDriverPolicy"}
+    assert managed_policy_arns(efs, "efs-identity") == {aws_managed_arn("AmazonEFSCSIDriverPolicy")}
 
 
 @pytest.mark.parametrize("protect", [True, False])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from components import conventions as cv
@@ -136,10 +139,11 @@ def test_interruption_queue_accepts_eventbridge_and_refuses_plain_http():
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_interruption_events_cover_the_four_upstream_rules():
-    kinds = {p["detail-type"][0] for p in iam.INTERRUPTION_EVENTS.values()}
-    assert kinds == {"AWS Health Event", "EC2 Spot Instance Interruption Warning",
-                     "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification"}
+def test_interruption_events_are_upstreams_rules():
+    upstream = json.loads((Path(__file__).resolve().parent.parent / "upstream/aws/karpenter-interruption-events.json")
+                          .read_text())["rules"]
+    ours = sorted(iam.INTERRUPTION_EVENTS.values(), key=json.dumps)
+    assert ours == sorted(upstream.values(), key=json.dumps)
 
 
 # --------------------------------------------------------------------------- IAM: cluster-autoscaler, FSx, keys

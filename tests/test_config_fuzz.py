@@ -181,7 +181,8 @@ def plan_stack(text: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue().replace(name, "<stack>")
 
 
-LINE = re.compile(r"error: (invalid config \S+: \S.*|(\S*/)?Pulumi\.<stack>\.yaml\b.*\S)")
+# A key may hold a space when a collection entry is named so ("nodeGroups.a b"): the line still names it.
+LINE = re.compile(r"error: (invalid config \S+(?: \S+)*?: \S.*|(\S*/)?Pulumi\.<stack>\.yaml\b.*\S)")
 
 
 def check_outcome(code: int, out: str, err: str) -> None:

@@ -13,7 +13,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.conventions import ACCELERATOR_LABEL, GPU_TAINT_KEY
 from components.workloads import observability_values as values
 from components.workloads.observability import Observability, ObservabilityArgs
-from tests.helpers import of_type, policy_doc, run_component
+from tests.helpers import aws_managed_arn, of_type, policy_doc, run_component
 from tests.workload_helpers import TAGS, by_suffix, depends_on, one
 
 PASSWORD = "correct-horse-battery-staple"
@@ -44,8 +44,7 @@ def test_cloudwatch_addon_is_pinned_with_its_own_identity(full):
     assert cw.inputs["addonVersion"] == versions.addon_version("amazon-cloudwatch-observability", "1.35")
     attached = {a.inputs["policyArn"] for a in of_type(full, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a.name.startswith("observability-cloudwatch")}
-    assert attached == {"arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
-                        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+    assert attached == {aws_managed_arn("CloudWatchAgentServerPolicy"), aws_managed_arn("AWSXrayWriteOnlyAccess")}
     (assoc,) = [a for a in of_type(full, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
                 if a.inputs["namespace"] == "amazon-cloudwatch"]
     assert assoc.inputs["serviceAccount"] == "cloudwatch-agent"

@@ -10,7 +10,9 @@ every custom resource against its vendored upstream CRD (schema, defaults,
 CEL) and the Trainer/Kueue/KEDA admission checks; every KEDA trigger against
 what its scaler reads at the pinned release; every Helm release's values
 against the pinned chart's vendored facts; checkov on the manifests plus
-the CRD pod templates wrapped as Pods; parliament on every IAM document.
+the CRD pod templates wrapped as Pods; parliament on every IAM document; AWS
+facts (managed policy ARNs, IAM actions, size limits, controllers' upstream
+policies: validators/aws_facts.py).
 
 Exit codes: 0 everything passed, 1 at least one failure, 2 the plan or a
 validator could not run (the message says which).
@@ -27,13 +29,16 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from validators import (admission, checkov_runner, crds, helm_values, k8s_schemas, kubeflow_models,
-                        parliament_runner, pods, scalers)
+from validators import (
+    admission, aws_facts, checkov_runner, crds, helm_values, k8s_schemas, kubeflow_models, parliament_runner, pods,
+    scalers,
+)
 from validators.manifests import ManifestError, load_manifests
 from validators.report import Finding, Report, Section, Subject, dump_json
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VALIDATORS = ("kubernetes", "kubeflow", "crds", "admission", "scalers", "helm", "checkov", "parliament")
+VALIDATORS = ("kubernetes", "kubeflow", "crds", "admission", "scalers", "helm", "checkov", "parliament",
+              "aws-facts")
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -108,6 +113,8 @@ def validate_stack(stack: str, manifests_dir: Path, plan_file: Path, only: Seque
         report.add(checkov_runner.check(manifests))
     if "parliament" in only:
         report.add(parliament_runner.check(plan))
+    if "aws-facts" in only:
+        report.add(aws_facts.check(plan, partition=aws_facts.stack_partition(PROJECT_DIR, stack)))
     return report
 
 

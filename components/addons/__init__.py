@@ -93,7 +93,9 @@ class Addons(pulumi.ComponentResource):
         self.karpenter = Karpenter(f"{name}-karpenter", KarpenterArgs(
             target=target, cpu_limit=cfg.karpenterCpuLimit, gpu_limit=cfg.karpenterGpuLimit,
             gpu_instance_families=cfg.karpenterGpuInstanceFamilies, gpu_capacity_types=cfg.karpenterGpuCapacityTypes,
-            expire_after=cfg.karpenterExpireAfter, tags=tags), opts=opts_) if cfg.karpenter else None
+            expire_after=cfg.karpenterExpireAfter, tags=tags,
+            create_spot_service_linked_role=cfg.spotServiceLinkedRole == "karpenter"), opts=opts_) \
+            if cfg.karpenter else None
         self.cluster_autoscaler = ClusterAutoscaler(f"{name}-cluster-autoscaler", ClusterAutoscalerArgs(
             target=target), opts=opts_) if cfg.clusterAutoscaler else None
         self_plugged = tuple(sorted(pool for pool, g in cfg.gpu_node_groups.items()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -51,15 +52,26 @@ def policy_json(doc: pulumi.Input[Any]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps(doc)
 
 
+def split_policy_json(parts: pulumi.Output[Mapping[str, Any]],
+                      keys: Sequence[str]) -> tuple[pulumi.Output[str], dict[str, pulumi.Output[str]]]:
+    """A policy split in parts (``keys`` known up front, the first one ``""``) as ``addon_identity`` takes it:
+    the first part as ``policy``, the others as ``extra_policies``."""
+    first, *rest = keys
+    return (policy_json(parts.apply(lambda p: p[first])),
+            {k: policy_json(parts.apply(lambda p, k=k: p[k])) for k in rest})
+
+
 def addon_identity(parent: pulumi.Resource, name: str, target: AddonTarget, *, namespace: str,
                    service_account: str, policy: Optional[pulumi.Input[str]] = None,
-                   managed_policies: Sequence[str] = ()) -> WorkloadIdentity:
+                   managed_policies: Sequence[str] = (),
+                   extra_policies: Mapping[str, pulumi.Input[str]] = MappingProxyType({})) -> WorkloadIdentity:
     """The role of a chart- or add-on-managed service account (the chart/add-on creates the account itself)."""
     return WorkloadIdentity(
         f"{name}-identity",
         WorkloadIdentityArgs(
             cluster=target.cluster.identity, namespace=namespace, service_account=service_account,
             policy_json=policy, managed_policies=tuple(managed_policies), create_service_account=False,
+            extra_policies=dict(extra_policies),
         ),
         opts=child(parent),
     )

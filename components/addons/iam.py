@@ -13,20 +13,34 @@ narrowed:
   only that the ``elbv2.k8s.aws/cluster`` tag is *present*; here it must equal
   this cluster's name, so two clusters in one account cannot touch each other's
   load balancers, and ARNs carry this region and account instead of ``*:*``.
-* Karpenter: the v1 controller policy of the getting-started CloudFormation
+* Karpenter: the controller policies of the getting-started CloudFormation
   template (scoped by ``kubernetes.io/cluster/<name>: owned``,
-  ``eks:eks-cluster-name`` and the NodePool / EC2NodeClass tags), plus
-  ``iam:ListInstanceProfiles`` (instance-profile garbage collection) and
-  capacity-reservation reads (``karpenterGpuCapacityTypes`` may say reserved).
+  ``eks:eks-cluster-name`` and the NodePool / EC2NodeClass tags).
   ``iam:PassRole`` names the Karpenter node role only.
 * cluster-autoscaler: reads on ``*`` (those APIs have no resource scoping) and
   scale/terminate only on ASGs tagged ``k8s.io/cluster-autoscaler/<name>: owned``.
+
+Every action upstream grants is granted here, or its omission is listed with
+the reason in ``validators/iam-deviations.yaml``; so is every action added.
+``python -m validators`` compares each controller's role with the vendored
+upstream policy (``upstream/iam/<controller>.json``) action by action.
+
+**Size.** AWS caps a customer managed policy at 6,144 characters (whitespace
+not counted) and, by default, a role at 10 attached managed policies. The
+Karpenter and Load Balancer Controller policies come close to the first limit
+as one document (about 5.9k with a short cluster name, and the cluster name
+appears in many conditions), so each is split by what it governs
+(:data:`KARPENTER_POLICY_GROUPS`, :data:`LB_CONTROLLER_POLICY_GROUPS`): the
+parts are attached to the same role and IAM evaluates them together, so the
+split grants exactly what the single document did. ``*_policy`` returns all
+statements as one document (for review and tests); ``*_policies`` returns the
+parts the components attach.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 VERSION = "2012-10-17"
 
@@ -75,7 +89,33 @@ def document(*statements: dict) -> dict:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
+def split(doc: dict, groups: Mapping[str, Sequence[str]]) -> dict[str, dict]:
+    """``doc``'s statements as one document per group (by Sid), in the groups' order.
+
+    Every statement must fall in exactly one group, so the parts together grant
+    exactly what ``doc`` does.
+    """
+    by_sid = {st["Sid"]: st for st in doc["Statement"]}
+    placed = [sid for sids in groups.values() for sid in sids]
+    if len(placed) != len(set(placed)):
+        raise ValueError(f"a statement is placed in two groups: {sorted(s for s in placed if placed.count(s) > 1)}")
+    unplaced = set(by_sid) - set(placed)
+    if unplaced:
+        raise ValueError(f"statements in no group: {sorted(unplaced)}")
+    return {name: document(*(by_sid[sid] for sid in sids if sid in by_sid)) for name, sids in groups.items()}
+
+
 # --------------------------------------------------------------------------- AWS Load Balancer Controller
+
+#: The LB controller's permissions in two documents: what it reads and integrates with (no ELB/EC2 writes),
+#: and what it creates, tags and changes. The first part keeps the single policy's name (and URN).
+LB_CONTROLLER_POLICY_GROUPS: Mapping[str, Sequence[str]] = {
+    "": ("CreateElbServiceLinkedRole", "Describe", "CertificatesWafShield", "ListenersAndRules", "ListenerSettings",
+         "RegisterTargets"),
+    "manage": ("BackendSecurityGroupRules", "CreateSecurityGroup", "TagNewSecurityGroups", "RetagOwnSecurityGroups",
+               "ManageOwnSecurityGroups", "CreateTaggedLoadBalancers", "RetagOwnLoadBalancers", "TagListenersAndRules",
+               "ModifyOwnLoadBalancers", "TagOnCreate"),
+}
 
 
 def lb_controller_policy(s: Scope) -> dict:
@@ -156,7 +196,52 @@ def lb_controller_policy(s: Scope) -> dict:
     )
 
 
+def lb_controller_policies(s: Scope) -> dict[str, dict]:
+    """:func:`lb_controller_policy` split by :data:`LB_CONTROLLER_POLICY_GROUPS` (each part well under 6,144)."""
+    return split(lb_controller_policy(s), LB_CONTROLLER_POLICY_GROUPS)
+
+
 # --------------------------------------------------------------------------- Karpenter
+
+#: Karpenter's permissions in three documents, along the lines of upstream's own split (NodeLifecycle,
+#: IAMIntegration, ResourceDiscovery + EKSIntegration + Interruption). The first part keeps the single
+#: policy's name (and URN).
+KARPENTER_POLICY_GROUPS: Mapping[str, Sequence[str]] = {
+    "": ("AllowScopedEC2InstanceAccessActions", "AllowScopedEC2LaunchTemplateAccessActions",
+         "AllowScopedEC2InstanceActionsWithTags", "AllowScopedResourceCreationTagging", "AllowScopedResourceTagging",
+         "AllowScopedDeletion"),
+    "iam": ("AllowPassingInstanceRole", "AllowScopedInstanceProfileCreationActions",
+            "AllowScopedInstanceProfileTagActions", "AllowScopedInstanceProfileActions",
+            "AllowInstanceProfileReadActions", "AllowUnscopedInstanceProfileListAction",
+            "AllowSpotServiceLinkedRoleCreation"),
+    "discovery": ("AllowRegionalReadActions", "AllowSSMReadActions", "AllowPricingReadActions",
+                  "AllowInterruptionQueueActions", "AllowAPIServerEndpointDiscovery"),
+}
+
+#: EC2 Spot's service-linked role: one per account, created by the first Spot request's caller (if allowed).
+SPOT_SERVICE = "spot.amazonaws.com"
+SPOT_SERVICE_LINKED_ROLE = "AWSServiceRoleForEC2Spot"
+
+
+def spot_service_linked_role_statement(s: Scope) -> dict:
+    """May create ``AWSServiceRoleForEC2Spot`` and nothing else: the grant AWS itself gives EKS Auto Mode's
+    Karpenter (``AmazonEKSComputePolicy``), for an account whose first Spot request Karpenter makes."""
+    return statement("AllowSpotServiceLinkedRoleCreation", ["iam:CreateServiceLinkedRole"],
+                     s.arn("iam", f"role/aws-service-role/{SPOT_SERVICE}/{SPOT_SERVICE_LINKED_ROLE}", region=False),
+                     {"StringEquals": {"iam:AWSServiceName": SPOT_SERVICE}})
+
+
+def karpenter_controller_policies(s: Scope, node_role_arn: str, queue_arn: str, *,
+                                  create_spot_service_linked_role: bool = False) -> dict[str, dict]:
+    """:func:`karpenter_controller_policy` split by :data:`KARPENTER_POLICY_GROUPS`.
+
+    ``create_spot_service_linked_role`` adds :func:`spot_service_linked_role_statement` (config
+    ``spotServiceLinkedRole: karpenter``).
+    """
+    doc = karpenter_controller_policy(s, node_role_arn, queue_arn)
+    if create_spot_service_linked_role:
+        doc = document(*doc["Statement"], spot_service_linked_role_statement(s))
+    return split(doc, KARPENTER_POLICY_GROUPS)
 
 
 def karpenter_controller_policy(s: Scope, node_role_arn: str, queue_arn: str) -> dict:
@@ -197,7 +282,9 @@ def karpenter_controller_policy(s: Scope, node_role_arn: str, queue_arn: str) ->
                   {"StringEquals": owned_res, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}),
         statement("AllowRegionalReadActions", [
             "ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
-            "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
+            # Instance health checks (scheduled events, impaired status); without it Karpenter logs an
+            # error on every poll and turns the checks off.
+            "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
             "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
         ], "*", {"StringEquals": {"aws:RequestedRegion": s.region}}),
         statement("AllowSSMReadActions", ["ssm:GetParameter"],
@@ -239,6 +326,9 @@ INTERRUPTION_EVENTS: dict[str, dict] = {
     "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
     "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
     "instance-state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    # Capacity Blocks / ODCRs reclaimed at the end of their term (karpenterGpuCapacityTypes: reserved).
+    "capacity-reservation-interruption": {
+        "source": ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"]},
 }
 
 
@@ -251,7 +341,7 @@ def cluster_autoscaler_policy(s: Scope) -> dict:
         statement("Discover", [
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
             "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+            "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
             "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
         ], "*"),
         statement("DescribeOwnNodegroups", ["eks:DescribeNodegroup"], s.arn("eks", f"nodegroup/{s.cluster_name}/*/*")),

@@ -3,13 +3,21 @@
 What is created:
 
 * the controller (pinned chart from ``oci://public.ecr.aws/karpenter``) on the
-  system pool, with a least-privilege identity (``iam.karpenter_controller_policy``);
+  system pool, with a least-privilege identity (``iam.karpenter_controller_policies``:
+  three documents, well inside AWS's size limit for a managed policy);
 * a node role (worker, ECR pull, SSM) with an ``EC2_LINUX`` access entry, so
   the nodes Karpenter launches can join;
 * an SQS interruption queue (SSE on, TLS only) fed by EventBridge rules for
-  spot interruptions, rebalance recommendations, instance state changes and
-  scheduled health events, so Karpenter drains a node before AWS takes it;
+  spot interruptions, rebalance recommendations, instance state changes,
+  capacity-reservation interruptions and scheduled health events (upstream's
+  rules, ``upstream/aws/karpenter-interruption-events.json``), so Karpenter
+  drains a node before AWS takes it;
 * EC2NodeClasses ``default`` and ``gpu`` and NodePools ``cpu`` and ``gpu``.
+
+Spot: EC2 needs the account's ``AWSServiceRoleForEC2Spot`` service-linked role
+before the first Spot launch (the ``cpu`` NodePool is spot-first). With
+``create_spot_service_linked_role`` the controller may create that one role
+(config ``spotServiceLinkedRole``; README "Spot capacity").
 
 CRDs: NodePool, NodeClaim, EC2NodeClass (and the rest) come from the
 ``karpenter-crd`` chart at the controller's version, installed before the
@@ -30,7 +38,8 @@ import pulumi_kubernetes as k8s
 
 from components import versions
 from components.addons import iam, manifests, values
-from components.addons.common import AddonTarget, addon_identity, helm_release, policy_json, scope_output
+from components.addons.common import (
+    AddonTarget, addon_identity, helm_release, policy_json, scope_output, split_policy_json)
 from components.crds import crds_for
 from components.kube import custom_resource
 from components.conventions import PLATFORM_NAMESPACE, child
@@ -58,6 +67,8 @@ class KarpenterArgs:
     ami_alias: str = versions.KARPENTER_AMI_ALIAS
     #: Tags on the queue, rules, roles, and on every instance and volume Karpenter launches.
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: Let the controller create the account's EC2 Spot service-linked role on its first Spot launch.
+    create_spot_service_linked_role: bool = False
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -120,10 +131,14 @@ class Karpenter(pulumi.ComponentResource):
 
         # -- controller
         scope = scope_output(env, t.cluster.configured_name)
-        policy = pulumi.Output.all(scope, env.role_arn(node_role_name), queue_arn).apply(
-            lambda a: iam.karpenter_controller_policy(a[0], node_role_arn=a[1], queue_arn=a[2]))
+        parts = pulumi.Output.all(scope, env.role_arn(node_role_name), queue_arn).apply(
+            lambda a: iam.karpenter_controller_policies(
+                a[0], node_role_arn=a[1], queue_arn=a[2],
+                create_spot_service_linked_role=args.create_spot_service_linked_role))
+        policy, extra = split_policy_json(parts, list(iam.KARPENTER_POLICY_GROUPS))
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
-                                  service_account=values.KARPENTER_SERVICE_ACCOUNT, policy=policy_json(policy))
+                                  service_account=values.KARPENTER_SERVICE_ACCOUNT, policy=policy,
+                                  extra_policies=extra)
         self.crds = crds_for(self, name, "karpenter", t.cluster.crds, namespace=PLATFORM_NAMESPACE)
         self.release = helm_release(
             self, name, "karpenter", t, namespace=PLATFORM_NAMESPACE,

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.addons import iam, values
-from components.addons.common import AddonTarget, addon_identity, helm_release, policy_json, scope_output
+from components.addons.common import AddonTarget, addon_identity, helm_release, scope_output, split_policy_json
 from components.crds import crds_for
 from components.conventions import PLATFORM_NAMESPACE, child
 
@@ -49,9 +49,10 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__("mlplatform:addons:LoadBalancerController", name, None, opts)
         t = args.target
         scope = scope_output(t.env, t.cluster.configured_name)
+        # Two documents: as one it nears AWS's 6,144-character limit for a managed policy.
+        policy, extra = split_policy_json(scope.apply(iam.lb_controller_policies), list(iam.LB_CONTROLLER_POLICY_GROUPS))
         identity = addon_identity(self, name, t, namespace=PLATFORM_NAMESPACE,
-                                  service_account=values.LBC_SERVICE_ACCOUNT,
-                                  policy=policy_json(scope.apply(iam.lb_controller_policy)))
+                                  service_account=values.LBC_SERVICE_ACCOUNT, policy=policy, extra_policies=extra)
         self.crds = crds_for(self, name, "aws-load-balancer-controller", t.cluster.crds,
                              namespace=PLATFORM_NAMESPACE)
         self.release = helm_release(
