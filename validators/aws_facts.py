@@ -43,7 +43,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import yaml
 
-from validators.parliament_runner import Document, extract
+from validators.parliament_runner import Document, extract, strings_in
 from validators.report import Finding, Section, Subject
 
 VALIDATOR = "aws-facts"
@@ -309,17 +309,6 @@ def _as_list(v: Any) -> list:
     return [] if v is None else [v] if isinstance(v, (str, dict)) else list(v)
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
-
-
 def _subject(r: Mapping) -> Subject:
     return Subject(urn=str(r.get("urn") or ""), kind=str(r.get("type") or ""), name=str(r.get("name") or ""))
 
@@ -457,7 +446,7 @@ def check_managed_arns(plan: Mapping, managed: ManagedPolicies, partition: Optio
     for r in plan.get("resources") or []:
         if not str(r.get("type", "")).startswith(("aws:", "eks:")):
             continue
-        for path, value in _strings(r.get("inputs") or {}):
+        for path, value in strings_in(r.get("inputs") or {}):
             if _ANY_POLICY_ARN.match(value):
                 problem = managed.arn_problem(value, partition)
                 if problem:
@@ -496,7 +485,7 @@ def check_characters(docs: Iterable[Document]) -> list[Finding]:
     findings = []
     for d in docs:
         doc = _json(d.text)
-        texts = [d.text] if doc is None else [t for _, t in _strings(doc)] + list(_keys(doc))
+        texts = [d.text] if doc is None else [t for _, t in strings_in(doc)] + list(_keys(doc))
         bad = sorted({c for t in texts for c in _BAD_CHARS.findall(t)})
         if bad:
             findings.append(Finding(VALIDATOR, "policy-characters", d.subject,

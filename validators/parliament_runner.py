@@ -78,15 +78,16 @@ class Document:
         return Subject(urn=str(r.get("urn") or ""), kind=str(r.get("type") or ""), name=str(r.get("name") or ""))
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def strings_in(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string inside ``value`` with its dotted path (where IAM documents hide in plan inputs)."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _strings(v, f"{path}.{k}" if path else str(k))
+            yield from strings_in(v, f"{path}.{k}" if path else str(k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _strings(v, f"{path}[{i}]")
+            yield from strings_in(v, f"{path}[{i}]")
 
 
 def _policy(text: str) -> Optional[dict]:
@@ -111,7 +112,7 @@ def extract(plan: dict) -> list[Document]:
     for r in plan.get("resources") or []:
         if not str(r.get("type", "")).startswith("aws"):
             continue
-        for path, text in _strings(r.get("inputs") or {}):
+        for path, text in strings_in(r.get("inputs") or {}):
             doc = _policy(text)
             if doc is None:
                 continue
