@@ -153,8 +153,8 @@ class PlanDiff:
 # --------------------------------------------------------------------------- comparing
 
 
-def _key(urn: str) -> str:
-    """A URN without its stack (``urn:pulumi:<stack>::rest`` -> ``rest``)."""
+def resource_key(urn: str) -> str:
+    """A URN without its stack (``urn:pulumi:<stack>::rest`` -> ``rest``): plans of two stacks line up."""
     head, sep, rest = urn.partition("::")
     return rest if sep and head.startswith("urn:pulumi:") else urn
 
@@ -188,10 +188,16 @@ def _walk(old: Any, new: Any, path: str, out: list[Change], secrets: Sequence[st
     out.append(Change(path=path, old=o, new=n, kind=kind))
 
 
-def _resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+def input_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """How one resource's inputs differ between two plans (plan-JSON resources), path by path, secrets masked."""
     secrets = sorted(set(old.get("secretInputs") or ()) | set(new.get("secretInputs") or ()))
     out: list[Change] = []
     _walk(old.get("inputs") or {}, new.get("inputs") or {}, "", out, secrets)
+    return out
+
+
+def _resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    out = input_changes(old, new)
     opts: list[Change] = []
     _walk(old.get("options") or {}, new.get("options") or {}, "options", opts, ())
     for field_ in ("parent", "provider"):
@@ -201,14 +207,14 @@ def _resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Ch
 
 
 def _verdict_key(d: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    return (str(d.get("policy")), str(d.get("level")), _key(str(d.get("urn") or "")), str(d.get("message")))
+    return (str(d.get("policy")), str(d.get("level")), resource_key(str(d.get("urn") or "")), str(d.get("message")))
 
 
 def diff_plans(old: Mapping[str, Any], new: Mapping[str, Any], *, old_label: str = "old",
                new_label: str = "new") -> PlanDiff:
     """Compare two plan documents (``PlanResult.to_json()`` or plan files)."""
-    old_res = {_key(r["urn"]): r for r in old.get("resources") or []}
-    new_res = {_key(r["urn"]): r for r in new.get("resources") or []}
+    old_res = {resource_key(r["urn"]): r for r in old.get("resources") or []}
+    new_res = {resource_key(r["urn"]): r for r in new.get("resources") or []}
 
     def ref(r: Mapping[str, Any]) -> ResourceRef:
         return ResourceRef(urn=r["urn"], type=r["type"], name=r["name"])

@@ -44,21 +44,6 @@ class Change:
                 "paths": list(self.paths)}
 
 
-def diff_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted paths where ``old`` and ``new`` differ (lists compared element by element)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for k in sorted(set(old) | set(new), key=str):
-            out += diff_paths(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else str(k))
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (a, b) in enumerate(zip(old, new)):
-            out += diff_paths(a, b, f"{prefix}[{i}]")
-        return out
-    return [] if old == new else [prefix or "."]
-
-
 def _urn_chain(urn: str) -> list[str]:
     parts = urn.split("::")
     chain = parts[2].split("$") if len(parts) >= 4 else [urn]
@@ -157,14 +142,14 @@ def steps(resources: Iterable[Mapping[str, Any]], changed: set[str]) -> dict[str
         sys.setrecursionlimit(old_limit)
 
 
-def resource_key(urn: str) -> str:
-    """A URN without its stack and project, so plans of a stack and of a copy of it line up."""
-    parts = urn.split("::")
-    return "::".join(parts[2:]) if len(parts) >= 4 else urn
-
-
 def compare(previous: Iterable[Mapping[str, Any]], current: Iterable[Mapping[str, Any]]) -> list[Change]:
-    """Changes from ``previous`` to ``current`` (plan-JSON resource lists), ordered by step then URN."""
+    """Changes from ``previous`` to ``current`` (plan-JSON resource lists), ordered by step then URN.
+
+    Resources are matched and their inputs compared as ``mlplatform diff`` does (automation/plandiff.py);
+    this adds the order the engine would apply them in.
+    """
+    from ..plandiff import input_changes, resource_key
+
     prev = {resource_key(r["urn"]): r for r in previous}
     cur = list(current)
     diffs: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -173,7 +158,7 @@ def compare(previous: Iterable[Mapping[str, Any]], current: Iterable[Mapping[str
         if old is None:
             diffs[r["urn"]] = ("create", ())
             continue
-        paths = diff_paths(old.get("inputs") or {}, r.get("inputs") or {})
+        paths = [c.path or "." for c in input_changes(old, r)]
         if paths:
             diffs[r["urn"]] = ("update", tuple(paths[:MAX_PATHS]))
     order = steps(cur, set(diffs))
