@@ -368,6 +368,11 @@ def _s3_prefix(value: str) -> str:
     return v
 
 
+def _optional(check: Check, what: str = "") -> Text:
+    """Empty (the default applies), or else ``check``: the shape of every optional text setting."""
+    return Text(lambda v: check.apply(v) if v.strip() else "", f"empty or {what or check.describe()}")
+
+
 def _nonblank(what: str) -> Text:
     def fn(value: str) -> str:
         if not value.strip():
@@ -544,9 +549,9 @@ class TeamConfig:
     """A tenant: a namespace with quota, limits, network isolation, RBAC and a Kueue queue."""
 
     group: str = setting("group", "Kubernetes group bound to the team Role (default <team>-developers).", "",
-                         check=Text(lambda v: K8S_GROUP.apply(v) if v.strip() else "", "empty or " + K8S_GROUP.what))
+                         check=_optional(K8S_GROUP))
     iamRoleArn: str = setting("iamRoleArn", "IAM role mapped to the group through an EKS access entry.", "",
-                              check=Text(lambda v: ROLE_ARN.apply(v) if v.strip() else "", "empty or an IAM role ARN"))
+                              check=_optional(ROLE_ARN, "an IAM role ARN"))
     cpu: str = setting("cpu", "ResourceQuota for CPU requests and limits.", "16", check=CPU_QUOTA)
     memory: str = setting("memory", "ResourceQuota for memory requests and limits.", "64Gi", check=MEMORY_QUOTA)
     gpu: int = setting("gpu", "ResourceQuota for requests.nvidia.com/gpu.", 0, check=GPU_COUNT)
@@ -606,7 +611,7 @@ class InferenceEndpointConfig:
     team: str = setting("team", "Team namespace the endpoint runs in.", check=DNS_LABEL)
     enabled: bool = setting("enabled", "Create the endpoint (examples can ship switched off).", True)
     image: str = setting("image", "Pinned image; defaults to the versions table's CPU/GPU server.", "",
-                         check=Text(lambda v: IMAGE.apply(v) if v.strip() else "", "empty or " + IMAGE.what))
+                         check=_optional(IMAGE))
     args: tuple[str, ...] = setting("args", "Container arguments.", [], check=Items(unique=False, max=1000))
     port: int = setting("port", "Container port serving HTTP.", 8080, check=IntRange(1, 65535, "TCP port"))
     healthPath: str = setting("healthPath", "HTTP path for probes and the load balancer health check.", "/healthz",
@@ -625,7 +630,7 @@ class InferenceEndpointConfig:
     exposure: Literal["alb", "nlb", "none"] = setting("exposure", "ALB Ingress, NLB Service, or cluster-only.", "alb")
     internal: bool = setting("internal", "Internal load balancer (external needs certificateArn).", True)
     certificateArn: str = setting("certificateArn", "ACM certificate ARN for HTTPS on external endpoints.", "",
-                                  check=Text(lambda v: ACM_ARN.apply(v) if v.strip() else "", "empty or an ACM certificate ARN"))
+                                  check=_optional(ACM_ARN, "an ACM certificate ARN"))
     hpaMetric: Literal["cpu", "memory", ""] = setting(
         "hpaMetric", "Resource metric the HPA scales on (cpu when unset); not with autoscaling.", "")
     targetUtilization: int = setting(
@@ -651,7 +656,7 @@ class TrainingJobConfig:
     enabled: bool = setting("enabled", "Create the job.", True)
     kind: Literal["TrainJob", "PyTorchJob"] = setting("kind", "TrainJob (Trainer v2) or PyTorchJob (legacy).", "TrainJob")
     image: str = setting("image", "Pinned training image; defaults to the versions table.", "",
-                         check=Text(lambda v: IMAGE.apply(v) if v.strip() else "", "empty or " + IMAGE.what))
+                         check=_optional(IMAGE))
     command: tuple[str, ...] = setting(
         "command",
         "Container command.",
@@ -680,11 +685,11 @@ class ExistingWorkloadConfig:
     path: str = setting("path", "Directory (manifests/kustomize) or local chart path, relative to the project.", "",
                         check=Text(str.strip, "relative directory"))
     chart: str = setting("chart", "Remote chart name (helm, instead of path).", "",
-                         check=Text(lambda v: CHART_NAME.apply(v) if v.strip() else "", "empty or " + CHART_NAME.what))
+                         check=_optional(CHART_NAME))
     repository: str = setting("repository", "Chart repository URL (remote charts).", "",
-                              check=Text(lambda v: REPO_URL.apply(v) if v.strip() else "", "empty or " + REPO_URL.what))
+                              check=_optional(REPO_URL))
     version: str = setting("version", "Chart version (required for remote charts).", "",
-                           check=Text(lambda v: CHART_VERSION.apply(v) if v.strip() else "", "empty or " + CHART_VERSION.what))
+                           check=_optional(CHART_VERSION))
     values: Mapping[str, Any] = setting("values", "Helm values.", {})
 
 
@@ -702,10 +707,9 @@ class StackConfig:
     stack: str
 
     # cluster
-    clusterName: str = setting("clusterName", "EKS cluster name (default ml-<stack>).", "", check=Text(
-        lambda v: _text(r"[A-Za-z][A-Za-z0-9_-]*", "EKS cluster name: a letter, then letters, digits, '-' or '_'",
-                        max_len=100).apply(v) if v.strip() else "",
-        "empty (ml-<stack>) or an EKS cluster name: a letter, then letters, digits, '-' or '_', at most 100"))
+    clusterName: str = setting("clusterName", "EKS cluster name (default ml-<stack>).", "", check=_optional(
+        _text(r"[A-Za-z][A-Za-z0-9_-]*", "EKS cluster name: a letter, then letters, digits, '-' or '_'", max_len=100),
+        "an EKS cluster name (empty: ml-<stack>): a letter, then letters, digits, '-' or '_', at most 100"))
     kubernetesVersion: str = setting(
         "kubernetesVersion", "Kubernetes minor version; must be in the supported list.", versions.DEFAULT_KUBERNETES_VERSION,
         check=Text(lambda v: v.strip() if v.strip() in versions.SUPPORTED_KUBERNETES_VERSIONS else _raise(
