@@ -52,40 +52,34 @@ def policy_pack_for(stack: str, project_dir: Path = PROJECT_DIR, pack_dir: Optio
     return PolicyPack(directory=directory, config=config if config.is_file() else None)
 
 
-def derived_pack_config(config: Mapping[str, Any], project: str = "mlplatform") -> dict[str, Any]:
-    """Pack config for a stack that has no ``policies/config/<stack>.json``: strict defaults, plus its admins.
-
-    ``eks-cluster-admin-access`` allows cluster-admin-equivalent grants only to the
-    principals its ``allowedPrincipals`` lists, and the pack's built-in default lists
-    none. A stack planned from a mapping or a new stack file has no pack config yet, so
-    the stack's own ``adminRoleArns`` are those principals: the grants the Cluster
-    component makes to them are the ones the stack declares on purpose, while any other
-    cluster-admin grant (a team role, an imported manifest) is still stopped. A stack with
-    its own pack config file is judged by that file alone. ``config`` holds the stack's
-    fully-qualified config values, as the CLI hands them to programs (lists as JSON text).
-    """
+def stack_admins(config: Mapping[str, Any], project: str = "mlplatform") -> list[str]:
+    """The stack's ``adminRoleArns`` from its config values as the CLI hands them to programs (lists as JSON text,
+    or the Automation API's ConfigValue holding that text)."""
     raw = config.get(f"{project}:adminRoleArns")
-    value = getattr(raw, "value", raw)  # a ConfigValue from the Automation API, or the plain string
+    value = getattr(raw, "value", raw)
     try:
         admins = json.loads(value) if isinstance(value, str) else list(value or [])
     except (TypeError, ValueError):
-        admins = []
-    admins = [a for a in admins if isinstance(a, str)]
-    return {"eks-cluster-admin-access": {"allowedPrincipals": admins}} if admins else {}
+        return []
+    return [a for a in admins if isinstance(a, str)]
 
 
 def with_stack_admins(user: Mapping[str, Any], config: Mapping[str, Any], project: str = "mlplatform") -> dict[str, Any]:
     """``user`` pack config, with the stack's admins as ``allowedPrincipals`` where it does not set them.
 
-    A pack config that lists ``eks-cluster-admin-access.allowedPrincipals`` itself
-    (``policies/config/dev.json``, ``prod.json``) is left as it is: the list is
-    reviewed there, apart from the stack file. Otherwise (no pack config, or one that
-    only sets levels) the stack's ``adminRoleArns`` fill it in (:func:`derived_pack_config`).
+    ``eks-cluster-admin-access`` allows cluster-admin-equivalent grants only to the principals its
+    ``allowedPrincipals`` lists, and the pack's built-in default lists none. A pack config that lists them
+    itself (``policies/config/dev.json``, ``prod.json``) is left as it is: the list is reviewed there,
+    apart from the stack file. Otherwise (no pack config: a new stack, a stack planned from a mapping; or
+    one that only sets levels) the stack's own ``adminRoleArns`` are those principals: the grants the
+    Cluster component makes to them are the ones the stack declares on purpose, while any other
+    cluster-admin grant (a team role, an imported manifest) is still stopped.
     """
     out = dict(user)
-    derived = derived_pack_config(config, project).get("eks-cluster-admin-access")
-    if not derived:
+    admins = stack_admins(config, project)
+    if not admins:
         return out
+    derived = {"allowedPrincipals": admins}
     entry = out.get("eks-cluster-admin-access")
     if isinstance(entry, str):
         out["eks-cluster-admin-access"] = {"enforcementLevel": entry, **derived}
@@ -93,7 +87,7 @@ def with_stack_admins(user: Mapping[str, Any], config: Mapping[str, Any], projec
         if "allowedPrincipals" not in entry:
             out["eks-cluster-admin-access"] = {**entry, **derived}
     else:
-        out["eks-cluster-admin-access"] = dict(derived)
+        out["eks-cluster-admin-access"] = derived
     return out
 
 
